@@ -50,6 +50,7 @@ def build_warehouse(
 ) -> dict[str, Any]:
     """Run the ETL (and fit the recommender) from the given or default inputs."""
 
+    from data.recommender import fit_index
     from etl.pipeline import Inputs, default_inputs, run
 
     defaults = default_inputs()
@@ -61,7 +62,7 @@ def build_warehouse(
         ),
     )
     with progress("etl") as step:
-        return run(inputs, out, step=step)
+        return run(inputs, out, step=step, fit_index=fit_index)
 
 
 def _print_summary(manifest: dict[str, Any]) -> None:
@@ -103,3 +104,53 @@ def etl(
         typer.echo(f"error: the built tables break the contract: {exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
     _print_summary(manifest)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address [MOVIES_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="port [MOVIES_PORT]")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes [MOVIES_WORKERS]")] = None,
+    data: Annotated[Path | None, typer.Option(help="build directory [MOVIES_DATA]")] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="development or production [MOVIES_PROFILE]")
+    ] = None,
+) -> None:
+    """Serve the GraphQL API (GraphiQL at /graphql in development).
+
+    With no build yet, the ETL runs first (on data/raw/ if the full files are there, else on
+    the embedded sample), so a fresh clone serves real movies with this one command.
+    """
+    import os
+    import tempfile
+
+    import uvicorn
+
+    from data.catalog import BuildError, read_manifest
+    from server.settings import Settings
+
+    if profile is not None:
+        os.environ["MOVIES_PROFILE"] = profile
+    settings = Settings.from_env(host=host, port=port, workers=workers, data=data)
+    try:
+        read_manifest(settings.data)
+    except BuildError as exc:
+        err.print(f"{exc}: building it now")
+        manifest = build_warehouse(None, None, None, settings.data)
+        _print_summary(manifest)
+    os.environ.update(settings.to_env())
+    if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="movies-metrics-")
+    err.print(f"serving http://{settings.host}:{settings.port}/graphql "
+              f"({settings.profile}, {settings.workers} worker(s))")
+    uvicorn.run(
+        "server.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        access_log=False,
+        log_level="warning",
+        # Loading a full-scale catalog can take longer than uvicorn's default ping budget.
+        timeout_worker_healthcheck=120,
+    )

@@ -1,0 +1,66 @@
+"""Structured JSON logs (structlog) and Prometheus metrics.
+
+With several workers each process counts for itself; ``movies serve`` then points
+PROMETHEUS_MULTIPROC_DIR at a fresh directory and /metrics aggregates all workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import structlog
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUESTS = Counter(
+    "movies_graphql_requests_total", "GraphQL requests", ["operation", "status"]
+)
+LATENCY = Histogram(
+    "movies_graphql_request_seconds",
+    "GraphQL request latency",
+    ["operation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+ERRORS = Counter("movies_graphql_errors_total", "GraphQL errors by code", ["code"])
+CACHE = Counter("movies_graphql_cache_total", "Response cache lookups", ["result"])
+BUILD = Gauge(
+    "movies_build_info", "The build being served", ["contract_version", "built_at", "movies"],
+    multiprocess_mode="max",
+)
+
+
+def metrics_payload() -> tuple[bytes, str]:
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
+
+
+def configure_logging(json: bool) -> None:
+    """JSON lines on stderr (one object per event), or readable console lines."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr, force=True)
+    renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+log = structlog.get_logger("movies")

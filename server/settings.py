@@ -1,0 +1,76 @@
+"""Server settings: defaults per profile, overridden by MOVIES_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from data.paths import DEFAULT_BUILD
+
+PROFILES = ("development", "production")
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str = "development"
+    data: Path = DEFAULT_BUILD
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    graphiql: bool = True
+    introspection: bool = True
+    field_suggestions: bool = True
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    max_body_bytes: int = 256 * 1024
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 3000
+    max_cost: int = 25_000
+    max_batch: int = 10
+    timeout_s: float = 5.0
+    cache_bytes: int = 64 * 1024 * 1024
+    apq_entries: int = 10_000
+    cache_max_age_s: int = 300
+    log_json: bool = True
+
+    @classmethod
+    def for_profile(cls, profile: str) -> Settings:
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
+        if profile == "production":
+            return cls(profile=profile, graphiql=False, introspection=False,
+                       field_suggestions=False)
+        return cls(profile=profile)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Profile defaults, then MOVIES_<FIELD> variables, then explicit overrides."""
+        env = os.environ if environ is None else environ
+        settings = cls.for_profile(env.get("MOVIES_PROFILE", "development"))
+        changes: dict[str, object] = {}
+        for spec in fields(cls):
+            raw = env.get(f"MOVIES_{spec.name.upper()}")
+            if raw is None or spec.name == "profile":
+                continue
+            current = getattr(settings, spec.name)
+            if isinstance(current, bool):
+                changes[spec.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif isinstance(current, tuple):
+                changes[spec.name] = tuple(o.strip() for o in raw.split(",") if o.strip())
+            elif isinstance(current, Path):
+                changes[spec.name] = Path(raw)
+            else:
+                changes[spec.name] = type(current)(raw)
+        changes.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(settings, **changes)
+
+    def to_env(self) -> dict[str, str]:
+        """The settings as MOVIES_* variables, so worker processes rebuild the same ones."""
+        env = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if isinstance(value, tuple):
+                value = ",".join(value)
+            env[f"MOVIES_{spec.name.upper()}"] = str(value)
+        return env
