@@ -214,7 +214,6 @@ class GraphQLEndpoint:
                      duration_ms=round(elapsed * 1000, 3))
             return cached, None
         CACHE.labels("miss").inc()
-        limits.variables.set(operation.variables or {})
         limits.last_cost.set(None)
         deadline.start(self.settings.timeout_s)
         try:

@@ -3,24 +3,24 @@
 The cost is computed like GitHub's node limit: every field that returns a list multiplies the
 size of what is below it by the number of items it can return (``first`` or ``n`` when given,
 its default otherwise), and the cost is the total number of nodes the query could return. It is
-computed during validation, with the request's variables, and reported in the response.
+computed just before execution, with the request's variables, and reported in the response.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
+    GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
-    ValidationRule,
     VariableNode,
     get_named_type,
     is_list_type,
@@ -28,13 +28,15 @@ from graphql import (
 )
 from graphql.language import IntValueNode
 from strawberry.extensions import (
-    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.types import ExecutionResult
 
 from schema.errors import QUERY_TOO_COMPLEX, CodedError
 from schema.pagination import DEFAULT_PAGE
@@ -44,7 +46,6 @@ DEFAULT_LIST = 10
 SIZE_ARGUMENTS = ("first", "n")
 ARGUMENT_DEFAULTS = {"first": DEFAULT_PAGE, "n": 5}
 
-variables: ContextVar[dict[str, Any] | None] = ContextVar("variables", default=None)
 last_cost: ContextVar[int | None] = ContextVar("last_cost", default=None)
 
 
@@ -63,12 +64,11 @@ def _size(field: FieldNode, values: dict[str, Any]) -> int | None:
 
 
 class _Coster:
-    def __init__(self, context: ValidationContext, values: dict[str, Any]) -> None:
-        self.schema = context.schema
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode,
+                 values: dict[str, Any]) -> None:
+        self.schema = schema
         self.fragments: dict[str, FragmentDefinitionNode] = {
-            d.name.value: d
-            for d in context.document.definitions
-            if isinstance(d, FragmentDefinitionNode)
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         self.values = values
 
@@ -148,30 +148,40 @@ class _Coster:
         return DEFAULT_LIST
 
 
-def query_cost(context: ValidationContext, operation: OperationDefinitionNode,
+def query_cost(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
                values: dict[str, Any]) -> int:
-    root = context.schema.query_type
-    return 1 + _Coster(context, values).selection(root, operation.selection_set, frozenset(), 1)
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    if not operations:
+        return 0
+    coster = _Coster(schema, document, values)
+    return 1 + coster.selection(schema.query_type, operations[0].selection_set, frozenset(), 1)
 
 
-def cost_rule(max_cost: int) -> type[ValidationRule]:
-    class CostLimit(ValidationRule):
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
-            cost = query_cost(self.context, node, variables.get() or {})
-            previous = last_cost.get() or 0
-            last_cost.set(max(previous, cost))
-            if cost > max_cost:
-                self.report_error(
-                    CodedError(
-                        f"query cost {cost} exceeds the maximum of {max_cost}: ask for fewer "
-                        "items per list (first/n) or fewer nested lists",
-                        QUERY_TOO_COMPLEX,
-                        cost=cost,
-                        maxCost=max_cost,
-                    )
-                )
+class CostLimit(SchemaExtension):
+    """Rejects an operation whose node cost exceeds ``max_cost`` before it executes.
 
-    return CostLimit
+    It runs at execution time rather than as a validation rule because the cost depends on
+    the variables, while parsing and validation results are cached per query text.
+    """
+
+    def __init__(self, max_cost: int) -> None:
+        self.max_cost = max_cost
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None:
+            cost = query_cost(context.schema._schema, context.graphql_document,
+                              context.operation_name, context.variables or {})
+            last_cost.set(cost)
+            if cost > self.max_cost:
+                context.result = ExecutionResult(data=None, errors=[CodedError(
+                    f"query cost {cost} exceeds the maximum of {self.max_cost}: ask for fewer "
+                    "items per list (first/n) or fewer nested lists",
+                    QUERY_TOO_COMPLEX, cost=cost, maxCost=self.max_cost,
+                )])
+        yield
 
 
 def extensions(
@@ -181,11 +191,12 @@ def extensions(
         MaxTokensLimiter(max_token_count=max_tokens),
         QueryDepthLimiter(max_depth=max_depth),
         MaxAliasesLimiter(max_alias_count=max_aliases),
-        AddValidationRules([cost_rule(max_cost)]),
+        CostLimit(max_cost),
+        ParserCache(maxsize=2048),
+        ValidationCache(maxsize=2048),
     ]
     if not introspection:
         found.append(DisableIntrospection())
     return found
 
 
-__all__ = ["GraphQLError", "extensions", "last_cost", "query_cost", "variables"]
