@@ -134,7 +134,8 @@ def run(
                 index_info = fit_index(tables, version)
         with _timed(step, "checksum inputs", timings):
             inputs_meta = {
-                kind: {"path": str(path), "sha256": sha256(path), "bytes": path.stat().st_size}
+                kind: {"path": str(path), "sha256": sha256(path), "bytes": path.stat().st_size,
+                       "mtime": path.stat().st_mtime}
                 for kind, path in files.items()
             }
         manifest = {

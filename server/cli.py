@@ -106,6 +106,23 @@ def etl(
     _print_summary(manifest)
 
 
+def _inputs_changed(manifest: dict[str, Any]) -> str | None:
+    """Why the default inputs (data/raw/ or the sample) differ from those of the build, if
+    they do: another file, or the same file with another size or time."""
+    from etl.pipeline import default_inputs
+
+    built = manifest.get("inputs", {})
+    for kind, path in vars(default_inputs()).items():
+        if path is None:
+            continue
+        before = built.get(kind, {})
+        if before.get("path") != str(path) or before.get("bytes") != path.stat().st_size:
+            return f"{kind} is now {path}"
+        if path.stat().st_mtime > before.get("mtime", float("inf")):
+            return f"{path} changed"
+    return None
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address [MOVIES_HOST]")] = None,
@@ -132,12 +149,16 @@ def serve(
     if profile is not None:
         os.environ["MOVIES_PROFILE"] = profile
     settings = Settings.from_env(host=host, port=port, workers=workers, data=data)
+    reason = None
     try:
-        read_manifest(settings.data)
+        manifest = read_manifest(settings.data)
+        if data is None and (changed := _inputs_changed(manifest)):
+            reason = f"the build is older than the data: {changed}"
     except BuildError as exc:
-        err.print(f"{exc}: building it now")
-        manifest = build_warehouse(None, None, None, settings.data)
-        _print_summary(manifest)
+        reason = str(exc)
+    if reason is not None:
+        err.print(f"{reason}: building it now")
+        _print_summary(build_warehouse(None, None, None, settings.data))
     os.environ.update(settings.to_env())
     if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="movies-metrics-")
@@ -154,3 +175,73 @@ def serve(
         # Loading a full-scale catalog can take longer than uvicorn's default ping budget.
         timeout_worker_healthcheck=120,
     )
+
+
+@app.command()
+def eda(
+    out: Annotated[Path, typer.Option(help="report directory")] = Path("reports"),
+    data: Annotated[Path | None, typer.Option(help="build directory")] = None,
+) -> None:
+    """Write the exploratory data analysis as one self-contained HTML report."""
+    from data.paths import DEFAULT_BUILD
+    from etl.eda import ReportError, build_report
+
+    try:
+        with progress("eda") as step:
+            path = build_report(data or DEFAULT_BUILD, out, step=step)
+    except ReportError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT) from None
+    Console().print(f"report written to {path}")
+
+
+@app.command()
+def bench(
+    scale: Annotated[
+        float | None, typer.Option(help="synthetic twin scale (1.0 = full size); default sample")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="work and results directory")] = Path("bench/out"),
+    repeats: Annotated[int, typer.Option(help="repeats of each timed run (medians)")] = 3,
+    seconds: Annotated[float, typer.Option(help="seconds per HTTP load level")] = 10.0,
+    levels: Annotated[str, typer.Option(help="HTTP concurrency levels")] = "1,8,32,64",
+    max_baseline: Annotated[
+        int, typer.Option(help="movies in the baseline's dense matrix (as the assignment)")
+    ] = 5000,
+    seed: Annotated[int, typer.Option(help="synthetic twin seed")] = 0,
+    growth: Annotated[str | None, typer.Option(help="run the growth curve over these scales, "
+                                                    "e.g. 0.25,0.5,1,2,4")] = None,
+    soak: Annotated[bool, typer.Option(help="run the 60 s soak instead")] = False,
+    soak_seconds: Annotated[float, typer.Option(help="soak duration")] = 60.0,
+) -> None:
+    """Benchmark ours against the assignment's approach; write JSON and Markdown results."""
+    import json
+
+    from bench import growth as growth_mod
+    from bench import soak as soak_mod
+    from bench import suite
+
+    out.mkdir(parents=True, exist_ok=True)
+    with progress("bench") as step:
+        if soak:
+            inputs = suite.prepare_inputs(scale, seed, out, step)
+            build = out / "soak-build"
+            suite.etl_ours(inputs, build)
+            result = soak_mod.soak(build, soak_seconds, 32, step)
+            (out / "soak.json").write_text(json.dumps(result, indent=2))
+            Console().print_json(data=result)
+            ok = not result.get("errors") and result.get("rss_growth", 0) <= 0.10
+            raise typer.Exit(0 if ok or "skipped" in result else 1)
+        if growth:
+            scales = tuple(float(s) for s in growth.split(","))
+            rows = growth_mod.growth(out, scales, seed, step)
+            (out / "growth.json").write_text(json.dumps(rows, indent=2))
+            (out / "growth.md").write_text(growth_mod.markdown(rows))
+            growth_mod.plot(rows, out / "growth.png")
+            Console().print(growth_mod.markdown(rows))
+            return
+        results = suite.run(scale, out, repeats, seconds,
+                            [int(c) for c in levels.split(",")], max_baseline, seed, step)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    table = suite.markdown(results)
+    (out / "results.md").write_text(table)
+    Console().print(table)
