@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import strawberry
 from strawberry.extensions import SchemaExtension
@@ -18,7 +18,7 @@ class MovieSchema(strawberry.Schema):
 
 
 def build_schema(
-    extensions: Sequence[type[SchemaExtension] | SchemaExtension] = (),
+    extensions: Sequence[Callable[[], SchemaExtension]] = (),
     config: StrawberryConfig | None = None,
 ) -> strawberry.Schema:
     return MovieSchema(

@@ -46,7 +46,9 @@ def _code_for(error: GraphQLError) -> tuple[GraphQLError, str]:
         return error, original.code
     if isinstance(error.extensions, dict) and error.extensions.get("code") in CODES:
         return error, error.extensions["code"]
-    if original is None:
+    # Variable coercion wraps its own GraphQLError (e.g. an unknown enum value): still the
+    # client's mistake, not an internal error.
+    if original is None or isinstance(original, GraphQLError):
         message = error.message
         if "maximum operation depth" in message:
             code = QUERY_TOO_DEEP
@@ -72,7 +74,14 @@ def _code_for(error: GraphQLError) -> tuple[GraphQLError, str]:
 
 class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
-        yield
+        try:
+            yield
+        except GraphQLError as error:
+            # Raised by another extension's hook (the parser cache parses in ``on_parse``, so
+            # syntax and token-limit errors arrive here) instead of being returned in a
+            # result; Strawberry reports the raised error as is, so code it on the way out.
+            coded, _code = _code_for(error)
+            raise coded from None
         result = self.execution_context.result
         if result is None or not result.errors:
             return

@@ -8,8 +8,9 @@ computed just before execution, with the request's variables, and reported in th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from functools import partial
 from typing import Any
 
 from graphql import (
@@ -186,17 +187,16 @@ class CostLimit(SchemaExtension):
 
 def extensions(
     *, max_depth: int, max_aliases: int, max_tokens: int, max_cost: int, introspection: bool
-) -> list[SchemaExtension]:
-    found: list[SchemaExtension] = [
-        MaxTokensLimiter(max_token_count=max_tokens),
-        QueryDepthLimiter(max_depth=max_depth),
-        MaxAliasesLimiter(max_alias_count=max_aliases),
-        CostLimit(max_cost),
-        ParserCache(maxsize=2048),
-        ValidationCache(maxsize=2048),
+) -> list[Callable[[], SchemaExtension]]:
+    """Factories, not instances: Strawberry then gives every operation fresh extension state."""
+    found: list[Callable[[], SchemaExtension]] = [
+        partial(MaxTokensLimiter, max_token_count=max_tokens),
+        partial(QueryDepthLimiter, max_depth=max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=max_aliases),
+        partial(CostLimit, max_cost),
+        partial(ParserCache, maxsize=2048),
+        partial(ValidationCache, maxsize=2048),
     ]
     if not introspection:
-        found.append(DisableIntrospection())
+        found.append(DisableIntrospection)
     return found
-
-
