@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import sys
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,8 +58,8 @@ def _open_text(path: Path) -> io.TextIOBase:
     with path.open("rb") as probe:
         magic = probe.read(2)
     if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return path.open("r", encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return path.open("r", encoding="utf-8-sig", newline="")
 
 
 def read_raw(path: Path, kind: str) -> RawTable:
@@ -92,7 +93,7 @@ def read_raw(path: Path, kind: str) -> RawTable:
                     column.append(value)
     except UnicodeDecodeError as exc:
         raise InputError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    except (csv.Error, gzip.BadGzipFile, EOFError) as exc:
+    except (csv.Error, gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise InputError(path, f"not a readable CSV file ({exc})") from exc
     if not numbers and not ragged:
         raise InputError(path, "file has a header but no rows")

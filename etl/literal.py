@@ -4,12 +4,15 @@
 translated to JSON and decoded natively. The translation is only trusted where it is provably
 the same language:
 
-* vectorised path (most cells): a cell with no ``"`` and no backslash has only single-quoted
-  strings with no quote inside, so swapping ``'`` for ``"`` and spelling ``None/True/False``
-  as JSON is exact, provided those words never occur inside a string (checked per cell) and
-  the text between strings holds only JSON punctuation, digits and those words (checked);
+* vectorised path (most cells): a cell with no ``"``, no backslash and no control character
+  has only single-quoted strings with no quote inside, so swapping ``'`` for ``"`` and
+  spelling ``None/True/False`` as JSON is exact, provided those words never occur inside a
+  string (checked per cell), the text between strings holds only JSON punctuation, spaces,
+  digits and those words (checked), no integer overflows 64 bits (checked) and the result is
+  valid JSON (checked; Python-only syntax such as ``[1,]`` goes the per-cell way);
 * per-cell path (cells with double-quoted strings, e.g. ``"O'Brien"``): a regex tokenizer
-  rewrites each string token; a cell with any backslash escape goes straight to
+  rewrites each string token, and only where the text between tokens is spelled alike in
+  JSON and Python; a cell with any backslash escape or line break goes straight to
   ``ast.literal_eval``, and so does any cell whose JSON form fails to decode.
 
 Every path ends in ``ast.literal_eval`` semantics: the hypothesis tests hold ``parse_literal``
@@ -19,6 +22,7 @@ and ``to_json`` to that.
 from __future__ import annotations
 
 import ast
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -26,13 +30,32 @@ from typing import Any
 import orjson
 import polars as pl
 
-# A cell is "simple" when it contains neither a double quote nor a backslash.
-_HARD_CHARS = r'["\\]'
+# A cell is "simple" when it contains neither a double quote, a backslash nor a control
+# character (Python and JSON disagree on raw tabs, newlines and indentation).
+_HARD_CHARS = r'["\\\x00-\x1f]'
 _KEYWORD = r"\b(?:None|True|False)\b"
-# Between strings only JSON punctuation, whitespace, numbers and the three keywords may stand.
-_OUTSIDE_OK = r"^(?:[\[\]{}:,\s0-9.eE+\-]|None|True|False)*$"
+# Between strings only JSON punctuation, spaces, numbers and the three keywords may stand.
+_OUTSIDE_OK = r"^(?:[\[\]{}:, 0-9.eE+\-]|None|True|False)*$"
+# orjson decodes integers beyond 64 bits as floats: leave long digit runs to ``ast``.
+_LONG_DIGITS = r"[0-9]{19,}"
 
 _TOKEN = re.compile(r"'([^'\\\n]*)'|\"([^\"\\\n]*)\"|\b(None|True|False)\b")
+# The cells the per-cell JSON path is exact for: string and keyword tokens, and between them
+# only JSON punctuation, spaces and tabs, and numbers spelled alike in JSON and Python that
+# decode to the same value (at most 18 digits before the point, so no 64-bit overflow).
+# Anything else (``null``/``true``, ``1.``, ``00``, ``1j``, ...) goes to ``ast``.
+_EXACT = re.compile(
+    r"(?:[\[\]{}:, \t]++"
+    r"|'[^'\\\n]*+'"
+    r"|\"[^\"\\\n]*+\""
+    r"|\b(?:None|True|False)\b"
+    r"|-?+(?:0|[1-9][0-9]{0,17}+)(?:\.[0-9]++)?+(?:[eE][+-]?+[0-9]++)?+(?![\w.])"
+    r")*+"
+)
+_STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# Python's parser refuses 200 nested brackets; orjson accepts up to 1024.
+_MAX_DEPTH = 100
 _JSON_KEYWORD = {"None": "null", "True": "true", "False": "false"}
 
 
@@ -52,12 +75,27 @@ def _rewrite(match: re.Match[str]) -> str:
 def to_json(cell: str) -> str | None:
     """JSON text equal in meaning to the literal ``cell``, or None where that is not assured.
 
-    None means: decode with ``ast.literal_eval`` instead (escapes, or no tokenizable form).
+    None means: decode with ``ast.literal_eval`` instead (escapes, line breaks, deep nesting,
+    or text between tokens that JSON and Python do not spell alike).
     A returned text may still fail to decode as JSON; then ``ast`` decides too.
     """
-    if "\\" in cell:
+    if "\\" in cell or "\n" in cell or "\r" in cell:
+        return None  # escapes, or line breaks (where Python cares about indentation)
+    if _EXACT.fullmatch(cell) is None:
+        return None
+    if cell.count("[") + cell.count("{") > _MAX_DEPTH and _too_deep(cell):
         return None
     return _TOKEN.sub(_rewrite, cell)
+
+
+def _too_deep(cell: str) -> bool:
+    """Brackets (outside strings) nest deeper than ``_MAX_DEPTH``, or do not balance."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", cell))
+    for _ in range(_MAX_DEPTH):
+        if not brackets:
+            return False
+        brackets = brackets.replace("[]", "").replace("{}", "")
+    return bool(brackets)
 
 
 def parse_literal(cell: str) -> Any:
@@ -80,9 +118,23 @@ def _slow_json(cell: str | None) -> str | None:
         return None
     try:
         value = parse_literal(cell)
-        return orjson.dumps(value).decode()
+        text = orjson.dumps(value).decode()
     except (LiteralError, TypeError, orjson.JSONEncodeError):
         return None
+    if not _finite(value):
+        return None  # orjson writes inf and nan as null: no JSON text means the same
+    return text
+
+
+def _finite(value: Any) -> bool:
+    """No float in ``value`` is inf or nan (JSON has no spelling for them)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return all(_finite(item) for item in value)
+    return True
 
 
 def cells_to_json(cells: pl.Series) -> pl.DataFrame:
@@ -94,11 +146,13 @@ def cells_to_json(cells: pl.Series) -> pl.DataFrame:
     frame = pl.DataFrame({"cell": cells.cast(pl.String)})
     cell = pl.col("cell")
     parts = cell.str.split("'")
+    outside = parts.list.gather_every(2).list.join(" ")
     frame = frame.with_columns(
         present=cell.is_not_null() & (cell.str.strip_chars() != ""),
         simple=~cell.str.contains(_HARD_CHARS)
         & ~parts.list.gather_every(2, 1).list.join("'").str.contains(_KEYWORD)
-        & parts.list.gather_every(2).list.join("").str.contains(_OUTSIDE_OK),
+        & outside.str.contains(_OUTSIDE_OK)
+        & ~outside.str.contains(_LONG_DIGITS),
     ).with_columns(
         json=pl.when(pl.col("present") & pl.col("simple")).then(
             cell.str.replace_all("'", '"', literal=True)
@@ -106,7 +160,15 @@ def cells_to_json(cells: pl.Series) -> pl.DataFrame:
             .str.replace_all(r"\bTrue\b", "true")
             .str.replace_all(r"\bFalse\b", "false")
         )
-    )
+    ).with_columns(
+        # Python syntax JSON lacks (``[1,]``, ``1.``, ``'a' 'b'``, ``1, 2``) and non-literals
+        # (``[1,``) pass the checks above but are not valid JSON: those go the per-cell way.
+        simple=pl.col("simple")
+        & (
+            pl.col("json").str.json_path_match("$").is_not_null()
+            | (pl.col("json").str.strip_chars(" ") == "null")
+        ).fill_null(False)
+    ).with_columns(json=pl.when(pl.col("simple")).then(pl.col("json")))
     hard = frame["present"] & ~frame["simple"]
     if hard.any():
         hard_idx = hard.arg_true()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ import polars as pl
 from data.contract import FOREIGN_KEYS, TABLES
 
 KEEP_BUILDS = 2
+ABANDONED_AFTER_S = 24 * 3600
 
 
 class ValidationFailed(Exception):
@@ -61,7 +63,8 @@ def versions_dir(out: Path) -> Path:
 
 
 def new_version(out: Path) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    # Microseconds, so that names sort in build order (prune keeps the newest by name).
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     path = versions_dir(out) / f"{stamp}-{uuid.uuid4().hex[:8]}.tmp"
     path.mkdir(parents=True)
     return path
@@ -80,10 +83,10 @@ def write_manifest(manifest: Mapping[str, object], directory: Path) -> None:
 
 def publish(version: Path, out: Path) -> Path:
     """Make ``version`` the current build at ``out`` with one atomic rename."""
-    final = version.with_suffix("")
-    version.rename(final)
     if out.exists() and not out.is_symlink():
         raise FileExistsError(f"{out} exists and is not a build link; move it away first")
+    final = version.with_suffix("")
+    version.rename(final)
     link = out.parent / f".{out.name}.link-{uuid.uuid4().hex[:8]}"
     link.symlink_to(os.path.relpath(final, out.parent))
     os.replace(link, out)
@@ -101,6 +104,10 @@ def prune(out: Path) -> None:
     finished = [p for p in entries if p.suffix != ".tmp"]
     for path in finished[KEEP_BUILDS:]:
         if path != current:
+            shutil.rmtree(path, ignore_errors=True)
+    # A killed run leaves its temporary build behind; one untouched for a day is abandoned.
+    for path in entries:
+        if path.suffix == ".tmp" and time.time() - path.stat().st_mtime > ABANDONED_AFTER_S:
             shutil.rmtree(path, ignore_errors=True)
 
 

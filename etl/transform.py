@@ -179,6 +179,8 @@ def build_movies(raw: RawTable) -> Built:
     for name in reversed(_NUMBERS):
         expr = number_values[name]
         broken = (pl.col(name).is_not_null() & expr.is_null()) | (expr < 0) | ~expr.is_finite()
+        if name == "vote_average":  # TMDB's scale; the contract holds it to 0-10
+            broken = broken | (expr > 10)
         bad_number = pl.when(broken.fill_null(False)).then(pl.lit(name)).otherwise(bad_number)
     release = pl.col("release_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
     nested_bad = _first_bad_nested(nested)

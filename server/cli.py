@@ -103,6 +103,9 @@ def etl(
     except ValidationFailed as exc:
         typer.echo(f"error: the built tables break the contract: {exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
+    except FileExistsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INPUT) from None
     _print_summary(manifest)
 
 
