@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,7 +19,6 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from data.catalog import Catalog
@@ -40,6 +40,9 @@ NOT_FOUND_HTTP = "NOT_FOUND"
 JSON_TYPES = ("application/json", "application/graphql-response+json")
 # Codes whose answers may differ next time, so they are never cached.
 UNCACHEABLE = {"INTERNAL_SERVER_ERROR", "TIMEOUT"}
+# GraphiQL with vendored assets (server/static/graphiql/README.md): it loads nothing from
+# outside the app, unlike strawberry's page, which loads React and GraphiQL from unpkg.com.
+GRAPHIQL_HTML = Path(__file__).resolve().parent / "static" / "graphiql" / "index.html"
 
 
 class RequestFailed(Exception):
@@ -98,7 +101,7 @@ class GraphQLEndpoint:
         self.cache = ResponseCache(settings.cache_bytes)
         self.persisted = PersistedQueries(settings.apq_entries)
         self.catalog: Catalog | None = None
-        self._graphiql = get_graphql_ide_html("graphiql")
+        self._graphiql = GRAPHIQL_HTML.read_text(encoding="utf-8") if settings.graphiql else ""
 
     async def handle(self, request: Request) -> Response:
         request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
@@ -177,7 +180,7 @@ class GraphQLEndpoint:
     def _resolve_persisted(self, operation: Operation) -> str:
         persisted = (operation.extensions or {}).get("persistedQuery")
         if persisted is None:
-            if operation.query is None:
+            if not operation.query:  # "" too: an empty query must not read as an APQ miss
                 raise RequestFailed(400, BAD_REQUEST, "no GraphQL query in the request")
             return operation.query
         digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
@@ -223,7 +226,10 @@ class GraphQLEndpoint:
                 context_value={"catalog": self.catalog},
                 operation_name=operation.operation_name,
             )
-        except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError) as exc:
+        except CannotGetOperationTypeError as exc:
+            # str(exc) is just the operation name (or "None"); say what is wrong instead.
+            raise RequestFailed(400, BAD_REQUEST, exc.as_http_error_reason()) from None
+        except (InvalidOperationTypeError, MissingQueryError) as exc:
             raise RequestFailed(400, BAD_REQUEST, str(exc) or "cannot run that operation") from None
         finally:
             deadline.start(None)
