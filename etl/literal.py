@@ -39,7 +39,7 @@ _OUTSIDE_OK = r"^(?:[\[\]{}:, 0-9.eE+\-]|None|True|False)*$"
 # orjson decodes integers beyond 64 bits as floats: leave long digit runs to ``ast``.
 _LONG_DIGITS = r"[0-9]{19,}"
 
-_TOKEN = re.compile(r"'([^'\\\n]*)'|\"([^\"\\\n]*)\"|\b(None|True|False)\b")
+_SPLIT = re.compile(r"('[^'\\\n]*'|\"[^\"\\\n]*\")")
 # The cells the per-cell JSON path is exact for: string and keyword tokens, and between them
 # only JSON punctuation, spaces and tabs, and numbers spelled alike in JSON and Python that
 # decode to the same value (at most 18 digits before the point, so no 64-bit overflow).
@@ -57,19 +57,11 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 # Python's parser refuses 200 nested brackets; orjson accepts up to 1024.
 _MAX_DEPTH = 100
 _JSON_KEYWORD = {"None": "null", "True": "true", "False": "false"}
+_HUGE_EXPONENT = re.compile(r"[eE][+-]?[0-9]{3,}")
 
 
 class LiteralError(ValueError):
     """A cell that is not a Python literal."""
-
-
-def _rewrite(match: re.Match[str]) -> str:
-    single = match.group(1)
-    if single is not None:
-        return '"' + single.replace('"', '\\"') + '"'
-    if match.group(2) is not None:
-        return match.group(0)
-    return _JSON_KEYWORD[match.group(3)]
 
 
 def to_json(cell: str) -> str | None:
@@ -85,7 +77,20 @@ def to_json(cell: str) -> str | None:
         return None
     if cell.count("[") + cell.count("{") > _MAX_DEPTH and _too_deep(cell):
         return None
-    return _TOKEN.sub(_rewrite, cell)
+    # Split into text between strings (even places) and string tokens (odd places). The text
+    # between strings holds no quotes, so the keywords in it can be replaced wholesale.
+    parts = _SPLIT.split(cell)
+    between = "\x00".join(parts[0::2])
+    if _HUGE_EXPONENT.search(between):
+        return None  # decodes to inf, which JSON cannot spell: let ``ast`` judge
+    for word, json_word in _JSON_KEYWORD.items():
+        between = between.replace(word, json_word)
+    parts[0::2] = between.split("\x00")
+    parts[1::2] = [
+        '"' + token[1:-1].replace('"', '\\"') + '"' if token[0] == "'" else token
+        for token in parts[1::2]
+    ]
+    return "".join(parts)
 
 
 def _too_deep(cell: str) -> bool:
@@ -113,13 +118,22 @@ def parse_literal(cell: str) -> Any:
 
 
 def _slow_json(cell: str | None) -> str | None:
-    """Per-cell path: literal -> canonical JSON text, or None when the cell is not a literal."""
+    """Per-cell path: literal -> JSON text, or None when the cell is not a literal."""
     if cell is None:
         return None
+    text = to_json(cell)
+    if text is not None:
+        try:
+            orjson.loads(text)  # proves the text is JSON
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            return text
     try:
-        value = parse_literal(cell)
+        value = ast.literal_eval(cell)
         text = orjson.dumps(value).decode()
-    except (LiteralError, TypeError, orjson.JSONEncodeError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError,
+            orjson.JSONEncodeError):
         return None
     if not _finite(value):
         return None  # orjson writes inf and nan as null: no JSON text means the same
@@ -143,42 +157,45 @@ def cells_to_json(cells: pl.Series) -> pl.DataFrame:
     Returns columns ``json`` (String; null where the cell is null/empty or unparseable) and
     ``bad`` (Boolean; true where a non-empty cell is not a literal).
     """
-    frame = pl.DataFrame({"cell": cells.cast(pl.String)})
+    frame = pl.DataFrame({"cell": cells.cast(pl.String)}).with_row_index("at")
     cell = pl.col("cell")
-    parts = cell.str.split("'")
-    outside = parts.list.gather_every(2).list.join(" ")
     frame = frame.with_columns(
         present=cell.is_not_null() & (cell.str.strip_chars() != ""),
-        simple=~cell.str.contains(_HARD_CHARS)
-        & ~parts.list.gather_every(2, 1).list.join("'").str.contains(_KEYWORD)
-        & outside.str.contains(_OUTSIDE_OK)
-        & ~outside.str.contains(_LONG_DIGITS),
-    ).with_columns(
-        json=pl.when(pl.col("present") & pl.col("simple")).then(
-            cell.str.replace_all("'", '"', literal=True)
+        candidate=~cell.str.contains(_HARD_CHARS),
+    )
+    # The checks below only run on candidates (no double quote, backslash or control char).
+    candidates = frame.filter(pl.col("present") & pl.col("candidate")).select("at", "cell")
+    parts = cell.str.split("'")
+    outside = parts.list.gather_every(2).list.join(" ")
+    translated = (
+        candidates.filter(
+            ~parts.list.gather_every(2, 1).list.join("'").str.contains(_KEYWORD)
+            & outside.str.contains(_OUTSIDE_OK)
+            & ~outside.str.contains(_LONG_DIGITS)
+        )
+        .with_columns(
+            json=cell.str.replace_all("'", '"', literal=True)
             .str.replace_all(r"\bNone\b", "null")
             .str.replace_all(r"\bTrue\b", "true")
             .str.replace_all(r"\bFalse\b", "false")
         )
-    ).with_columns(
         # Python syntax JSON lacks (``[1,]``, ``1.``, ``'a' 'b'``, ``1, 2``) and non-literals
         # (``[1,``) pass the checks above but are not valid JSON: those go the per-cell way.
-        simple=pl.col("simple")
-        & (
+        .filter(
             pl.col("json").str.json_path_match("$").is_not_null()
             | (pl.col("json").str.strip_chars(" ") == "null")
-        ).fill_null(False)
-    ).with_columns(json=pl.when(pl.col("simple")).then(pl.col("json")))
-    hard = frame["present"] & ~frame["simple"]
+        )
+        .select("at", "json")
+    )
+    frame = frame.join(translated, on="at", how="left", maintain_order="left")
+    hard = frame["present"] & frame["json"].is_null()
     if hard.any():
         hard_idx = hard.arg_true()
         hard_json = pl.Series(
             [_slow_json(c) for c in frame["cell"].gather(hard_idx)], dtype=pl.String
         )
         frame = frame.with_columns(frame["json"].scatter(hard_idx, hard_json))
-    return frame.select(
-        "json", bad=pl.col("present") & pl.col("json").is_null()
-    )
+    return frame.select("json", bad=pl.col("present") & pl.col("json").is_null())
 
 
 def decode(cells: pl.Series, dtype: pl.DataType) -> pl.DataFrame:

@@ -7,6 +7,7 @@ any point leaves the previous build exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -107,8 +108,9 @@ def prune(out: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
     # A killed run leaves its temporary build behind; one untouched for a day is abandoned.
     for path in entries:
-        if path.suffix == ".tmp" and time.time() - path.stat().st_mtime > ABANDONED_AFTER_S:
-            shutil.rmtree(path, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):  # another run may remove its own
+            if path.suffix == ".tmp" and time.time() - path.stat().st_mtime > ABANDONED_AFTER_S:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def discard(version: Path) -> None:

@@ -6,6 +6,7 @@ Heavy imports stay inside the commands so ``movies --help`` is instant.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,6 +44,10 @@ def progress(title: str) -> Iterator[Callable[[str], Any]]:
     else:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
         yield lambda step: log.info("%s: %s", title, step)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def build_warehouse(
@@ -95,6 +100,8 @@ def etl(
     from etl.extract import InputError
     from etl.publish import ValidationFailed
 
+    # SIGTERM unwinds like Ctrl-C, so the half-written build is removed on the way out.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         manifest = build_warehouse(movies, credits, keywords, out or DEFAULT_BUILD)
     except InputError as exc:
@@ -248,3 +255,38 @@ def bench(
     table = suite.markdown(results)
     (out / "results.md").write_text(table)
     Console().print(table)
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path | None, typer.Option(help="build directory")] = None,
+    k: Annotated[int, typer.Option(help="list length")] = 5,
+    seed: Annotated[int, typer.Option(help="seed of the random baseline")] = 0,
+    markdown: Annotated[bool, typer.Option(help="print a Markdown table")] = False,
+) -> None:
+    """Measure recommendation quality: random, most-popular, the assignment's baseline, ours."""
+    from data.paths import DEFAULT_BUILD
+    from etl import evaluate as evaluation
+
+    report = evaluation.evaluate(data or DEFAULT_BUILD, k=k, seed=seed)
+    if markdown:
+        typer.echo(evaluation.markdown(report))
+    else:
+        Console().print(evaluation.render(report))
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="directory for the three raw CSV files")],
+    scale: Annotated[float, typer.Option(help="1.0 = the real files' size, up to 10")] = 1.0,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same bytes)")] = 0,
+) -> None:
+    """Generate a synthetic twin of the raw files, calibrated on the embedded real sample."""
+    from etl.synth import generate
+
+    if not 0 < scale <= 10:
+        typer.echo("error: --scale must be in (0, 10]", err=True)
+        raise typer.Exit(EXIT_INPUT)
+    with progress("synth") as step:
+        summary = generate(scale, out, seed=seed, progress=step)
+    Console().print_json(data=summary.as_dict())

@@ -125,8 +125,9 @@ class GraphQLEndpoint:
             if "query" not in request.query_params and "extensions" not in request.query_params:
                 if "text/html" in accept and self.settings.graphiql:
                     return HTMLResponse(self._graphiql)
-                raise RequestFailed(400 if self.settings.graphiql else 404, BAD_REQUEST,
-                                    "no GraphQL query in the request")
+                if not self.settings.graphiql:
+                    raise RequestFailed(404, NOT_FOUND_HTTP, "no GraphQL query in the request")
+                raise RequestFailed(400, BAD_REQUEST, "no GraphQL query in the request")
             operation = _operation({
                 "query": request.query_params.get("query"),
                 "variables": _json_param(request, "variables"),

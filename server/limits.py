@@ -46,6 +46,9 @@ from schema.pagination import DEFAULT_PAGE
 DEFAULT_LIST = 10
 SIZE_ARGUMENTS = ("first", "n")
 ARGUMENT_DEFAULTS = {"first": DEFAULT_PAGE, "n": 5}
+# Costs are reported saturated here: sizes from variables are unbounded JSON integers, and
+# (2**62)**2 would not fit the 64-bit integers the response encoder (orjson) can write.
+COST_CEILING = 2**53 - 1  # also the largest integer a JavaScript client reads exactly
 
 last_cost: ContextVar[int | None] = ContextVar("last_cost", default=None)
 
@@ -157,7 +160,8 @@ def query_cost(schema: GraphQLSchema, document: DocumentNode, operation_name: st
     if not operations:
         return 0
     coster = _Coster(schema, document, values)
-    return 1 + coster.selection(schema.query_type, operations[0].selection_set, frozenset(), 1)
+    cost = 1 + coster.selection(schema.query_type, operations[0].selection_set, frozenset(), 1)
+    return min(cost, COST_CEILING)
 
 
 class CostLimit(SchemaExtension):
