@@ -49,6 +49,34 @@ class Grouped:
         return int(self.offsets[parent + 1] - self.offsets[parent])
 
 
+class SortedIds:
+    """TMDB id -> row for an id-sorted table, by binary search (a dict of 300k+ people
+    would cost ~40 MB per worker)."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = ids
+
+    def get(self, key: int) -> int | None:
+        row = int(np.searchsorted(self.ids, key))
+        return row if row < self.ids.size and self.ids[row] == key else None
+
+
+@dataclass(frozen=True)
+class Codes:
+    """A low-cardinality string column as small integer codes plus the distinct values."""
+
+    codes: np.ndarray
+    values: list[str]
+
+    @classmethod
+    def of(cls, column: pl.Series) -> Codes:
+        values, codes = np.unique(column.to_numpy().astype(str), return_inverse=True)
+        return cls(codes.astype(np.int32), values.tolist())
+
+    def __getitem__(self, row: int) -> str:
+        return self.values[self.codes[row]]
+
+
 def read_table(build: Path, name: str) -> pl.DataFrame:
     path = build / f"{name}.parquet"
     if not path.is_file():
@@ -93,8 +121,15 @@ class Catalog:
 
         people = tables["people"].sort("id")
         self.people = people
-        self.p = {name: people[name].to_list() for name in people.columns}
-        self.person_row = {pid: row for row, pid in enumerate(self.p["id"])}
+        # People outnumber movies ~8 to 1: names stay a list (read on every credit), the
+        # rest are arrays or the Polars column itself, to keep each worker's memory small.
+        self.p: dict[str, Any] = {
+            "id": people["id"].to_numpy(),
+            "name": people["name"].to_list(),
+            "gender": people["gender"],
+            "profile_path": people["profile_path"],
+        }
+        self.person_row = SortedIds(self.p["id"])
 
         # Lookup keys: folded title/name -> rows, most-voted (most-credited) first.
         self.title_rows = self._key_index(movies, "title_key", pl.col("vote_count"))
@@ -103,12 +138,12 @@ class Catalog:
         cast = tables["cast"]
         crew = tables["crew"]
         movie_ix = pl.DataFrame({"movie_id": self.m["id"], "mrow": np.arange(self.n_movies)})
-        person_ix = pl.DataFrame({"person_id": self.p["id"], "prow": np.arange(people.height)})
+        person_ix = pl.DataFrame({"person_id": people["id"], "prow": np.arange(people.height)})
         release = movies["release_date"].to_physical().to_numpy()
 
         cast = cast.join(movie_ix, on="movie_id").join(person_ix, on="person_id")
-        self.cast_movie = cast["mrow"].to_numpy()
-        self.cast_person = cast["prow"].to_numpy()
+        self.cast_movie = cast["mrow"].to_numpy().astype(np.int32)
+        self.cast_person = cast["prow"].to_numpy().astype(np.int32)
         self.cast_order = cast["order"].to_numpy()
         self.cast_character = cast["character"]
         self.cast_by_movie = Grouped.build(self.cast_movie, self.n_movies, self.cast_order)
@@ -117,10 +152,10 @@ class Catalog:
         )
 
         crew = crew.join(movie_ix, on="movie_id").join(person_ix, on="person_id")
-        self.crew_movie = crew["mrow"].to_numpy()
-        self.crew_person = crew["prow"].to_numpy()
-        self.crew_department = crew["department"].to_list()
-        self.crew_job = crew["job"].to_list()
+        self.crew_movie = crew["mrow"].to_numpy().astype(np.int32)
+        self.crew_person = crew["prow"].to_numpy().astype(np.int32)
+        self.crew_department = Codes.of(crew["department"])
+        self.crew_job = Codes.of(crew["job"])
         self.crew_by_movie = Grouped.build(self.crew_movie, self.n_movies)
         self.crew_by_person = Grouped.build(
             self.crew_person, people.height, release[self.crew_movie]

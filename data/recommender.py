@@ -18,18 +18,38 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 import polars as pl
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from data.errors import NotFound
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+# scikit-learn is imported only where a vectorizer is fitted or applied: the server's start-up
+# (loading the matrix, movie-to-movie recommendations) does not need it, and importing it
+# costs seconds and ~100 MB per worker.
+
+
+@cache
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+def _normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    from sklearn.preprocessing import normalize
+
+    return normalize(matrix)
 
 # Fields analysed as English words (these also take free-text queries) ...
 TEXT_FIELDS = ("overview", "tagline", "title", "genres", "keywords")
@@ -147,7 +167,7 @@ def phrase_terms(text: str) -> list[str]:
     the keyword "space opera"."""
     terms: list[str] = []
     for phrase in text.lower().split(PHRASE_SEP):
-        words = [w for w in _WORD.findall(phrase) if w not in ENGLISH_STOP_WORDS]
+        words = [w for w in _WORD.findall(phrase) if w not in _stop_words()]
         terms.extend(words)
         terms.extend(f"{a} {b}" for a, b in itertools.pairwise(words))
     return terms
@@ -157,10 +177,12 @@ def title_terms(text: str) -> list[str]:
     """A title's words (single letters too: "M"), without English stop words unless that
     would leave nothing ("It", "Them!")."""
     words = _TITLE_WORD.findall(text.lower())
-    return [w for w in words if w not in ENGLISH_STOP_WORDS] or words
+    return [w for w in words if w not in _stop_words()] or words
 
 
 def _vectorizer(name: str, vocabulary: Mapping[str, int] | None = None) -> TfidfVectorizer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     if name in PHRASE_FIELDS:
         return TfidfVectorizer(analyzer=phrase_terms, dtype=np.float32, vocabulary=vocabulary)
     if name == "title":
@@ -180,7 +202,7 @@ class MovieVectorizer:
     """Fit on movie documents; transform documents or free text into the shared space."""
 
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    vectorizers_: dict[str, TfidfVectorizer] = field(default_factory=dict)
+    vectorizers_: Mapping[str, TfidfVectorizer] = field(default_factory=dict)
 
     def fit(self, docs: pl.DataFrame) -> MovieVectorizer:
         self.fit_blocks(docs)
@@ -188,7 +210,7 @@ class MovieVectorizer:
 
     def fit_blocks(self, docs: pl.DataFrame) -> dict[str, sp.csr_matrix]:
         """Fit every active field and return its L2-normalised, unweighted block."""
-        self.vectorizers_ = {}
+        fitted: dict[str, TfidfVectorizer] = {}
         blocks = {}
         for name in self.active_fields():
             vectorizer = _vectorizer(name)
@@ -196,7 +218,8 @@ class MovieVectorizer:
                 blocks[name] = vectorizer.fit_transform(docs[name].to_list())
             except ValueError:  # empty vocabulary: the field is blank in every document
                 continue
-            self.vectorizers_[name] = vectorizer
+            fitted[name] = vectorizer
+        self.vectorizers_ = fitted
         return blocks
 
     def active_fields(self) -> list[str]:
@@ -213,7 +236,7 @@ class MovieVectorizer:
         parts = [
             blocks[name] * np.float32(self.weights[name]) for name in self.vectorizers_
         ]
-        return normalize(sp.hstack(parts, format="csr", dtype=np.float32))
+        return _normalize(sp.hstack(parts, format="csr", dtype=np.float32))
 
     def reweighted(self, weights: Mapping[str, float]) -> MovieVectorizer:
         """The same fitted fields under other weights (a field weighted 0 is dropped); the
@@ -244,11 +267,16 @@ class MovieVectorizer:
             # The movie side already carries its field weight; scaling the query side by
             # TEXT_WEIGHTS / weight makes each field count TEXT_WEIGHTS in the product.
             parts.append(block * np.float32(TEXT_WEIGHTS.get(name, 0.0) / self.weights[name]))
-        return normalize(sp.hstack(parts, format="csr", dtype=np.float32))
+        return _normalize(sp.hstack(parts, format="csr", dtype=np.float32))
 
     def text_columns(self) -> np.ndarray:
         """A mask of the matrix columns that belong to word fields."""
-        sizes = [len(v.idf_) for v in self.vectorizers_.values()]
+        vectorizers = self.vectorizers_
+        sizes = (
+            [vectorizers.size(name) for name in vectorizers]
+            if isinstance(vectorizers, _SavedVectorizers)
+            else [len(v.idf_) for v in vectorizers.values()]
+        )
         return np.concatenate([
             np.full(size, name in TEXT_FIELDS, dtype=bool)
             for name, size in zip(self.vectorizers_, sizes, strict=True)
@@ -266,13 +294,36 @@ class MovieVectorizer:
     @classmethod
     def load(cls, directory: Path) -> MovieVectorizer:
         meta = orjson.loads((directory / "vectorizer.json").read_bytes())
-        vectorizers = {}
-        for name in meta["fields"]:
-            terms = orjson.loads((directory / f"vocab_{name}.json").read_bytes())
+        return cls(weights=meta["weights"], vectorizers_=_SavedVectorizers(directory,
+                                                                          meta["fields"]))
+
+
+class _SavedVectorizers(Mapping[str, Any]):
+    """A saved build's fitted vectorizers, rebuilt from vocabulary and idf on first use."""
+
+    def __init__(self, directory: Path, names: list[str]) -> None:
+        self._directory = directory
+        self._names = list(names)
+        self._built: dict[str, TfidfVectorizer] = {}
+
+    def size(self, name: str) -> int:
+        return int(np.load(self._directory / f"idf_{name}.npy", mmap_mode="r").shape[0])
+
+    def __getitem__(self, name: str) -> TfidfVectorizer:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._built:
+            terms = orjson.loads((self._directory / f"vocab_{name}.json").read_bytes())
             vectorizer = _vectorizer(name, {term: i for i, term in enumerate(terms)})
-            vectorizer.idf_ = np.load(directory / f"idf_{name}.npy")
-            vectorizers[name] = vectorizer
-        return cls(weights=meta["weights"], vectorizers_=vectorizers)
+            vectorizer.idf_ = np.load(self._directory / f"idf_{name}.npy")
+            self._built[name] = vectorizer
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 @dataclass

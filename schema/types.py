@@ -11,6 +11,7 @@ import strawberry
 from data import lookups
 from data.catalog import Catalog
 from data.errors import BadInput, NotFound
+from data.text import fold
 from schema.pagination import Connection, paginate
 
 # --- global object ids ---------------------------------------------------------------------
@@ -235,7 +236,7 @@ class PersonInfo:
 
     @strawberry.field(description="TMDB person id.")
     def tmdb_id(self) -> int:
-        return self.cat.p["id"][self.row]
+        return int(self.cat.p["id"][self.row])
 
     @strawberry.field
     def name(self) -> str:
@@ -322,7 +323,7 @@ class Actor(PersonInfo, Node):
 
     @strawberry.field(description="Other actors with the same name; non-empty = ambiguous.")
     def namesakes(self) -> list[Actor]:
-        rows = self.cat.actor_names.get(self.cat.p["name_key"][self.row], [])
+        rows = self.cat.actor_names.get(fold(self.cat.p["name"][self.row]), [])
         return [Actor(cat=self.cat, row=r) for r in rows if r != self.row]
 
 
@@ -362,7 +363,7 @@ class Director(PersonInfo, Node):
 
     @strawberry.field(description="Other directors with the same name; non-empty = ambiguous.")
     def namesakes(self) -> list[Director]:
-        rows = self.cat.director_names.get(self.cat.p["name_key"][self.row], [])
+        rows = self.cat.director_names.get(fold(self.cat.p["name"][self.row]), [])
         return [Director(cat=self.cat, row=r) for r in rows if r != self.row]
 
 
@@ -520,7 +521,8 @@ class Movie(Node):
     ) -> Connection[CrewCredit]:
         entries = self.cat.crew_by_movie.of(self.row)
         if job is not None:
-            entries = [e for e in entries if self.cat.crew_job[e].lower() == job.lower()]
+            want = job.lower()
+            entries = [e for e in entries if self.cat.crew_job[e].lower() == want]
         if department is not None:
             want = department.lower()
             entries = [e for e in entries if self.cat.crew_department[e].lower() == want]
