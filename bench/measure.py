@@ -74,7 +74,7 @@ def tree_rss(process: psutil.Process) -> int:
 class PeakRss:
     """Samples a process tree's RSS in a thread; ``peak`` is the largest seen."""
 
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
         self.process = psutil.Process(pid)
         self.interval = interval
         self.peak = 0

@@ -7,6 +7,7 @@ sides and reports medians and ratios; ``growth`` repeats the costly parts over s
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 import sys
@@ -136,6 +137,8 @@ def bench_inprocess(build: Path, inputs: Inputs, params: dict[str, list[Any]], r
     step("in-process: ours")
     cat = Catalog.load(build)
     app = create_app(Settings(data=build, log_json=True), cat)
+    gc.collect()
+    gc.freeze()  # as the server does after loading
     schema = app.state.endpoint.schema
     ours: dict[str, Any] = {}
     for name, query in graphql_queries(params).items():

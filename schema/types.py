@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from typing import Any, ClassVar
 
 import strawberry
 
@@ -41,119 +42,78 @@ class Node:
 # --- small entities ------------------------------------------------------------------------
 
 
-@strawberry.type
-class Genre(Node):
+@strawberry.interface(description="Something movies are grouped by: a genre, company, ...")
+class MovieGroup:
     cat: strawberry.Private[Catalog]
     row: strawberry.Private[int]
+    entity: ClassVar[str]  # the catalog's entity table
+    key: ClassVar[str]  # its key column, the one the global id carries
+
+    def _value(self, column: str) -> Any:
+        return self.cat.entities[self.entity][column][self.row]
 
     @strawberry.field
     def id(self) -> strawberry.ID:
-        return global_id("Genre", self.tmdb_id())
+        return global_id(type(self).__name__, self._value(self.key))
+
+    @strawberry.field
+    def name(self) -> str:
+        return self._value("name")
+
+    @strawberry.field(description="Its movies, most popular first.")
+    def movies(self, first: int | None = None, after: str | None = None) -> Connection[Movie]:
+        rows = self.cat.movie_rows_of_entity(self.entity, self.row)
+        return paginate(rows, first, after, lambda r: Movie(cat=self.cat, row=r))
+
+
+@strawberry.type
+class Genre(MovieGroup, Node):
+    entity: ClassVar[str] = "genres"
+    key: ClassVar[str] = "id"
 
     @strawberry.field(description="TMDB genre id.")
     def tmdb_id(self) -> int:
-        return self.cat.entities["genres"]["id"][self.row]
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.cat.entities["genres"]["name"][self.row]
-
-    @strawberry.field(description="Movies of this genre, most popular first.")
-    def movies(self, first: int | None = None, after: str | None = None) -> Connection[Movie]:
-        rows = self.cat.movie_rows_of_entity("genres", self.row)
-        return paginate(rows, first, after, lambda r: Movie(cat=self.cat, row=r))
+        return self._value("id")
 
 
 @strawberry.type
-class Company(Node):
-    cat: strawberry.Private[Catalog]
-    row: strawberry.Private[int]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return global_id("Company", self.tmdb_id())
+class Company(MovieGroup, Node):
+    entity: ClassVar[str] = "companies"
+    key: ClassVar[str] = "id"
 
     @strawberry.field(description="TMDB company id.")
     def tmdb_id(self) -> int:
-        return self.cat.entities["companies"]["id"][self.row]
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.cat.entities["companies"]["name"][self.row]
-
-    @strawberry.field(description="Movies this company produced, most popular first.")
-    def movies(self, first: int | None = None, after: str | None = None) -> Connection[Movie]:
-        rows = self.cat.movie_rows_of_entity("companies", self.row)
-        return paginate(rows, first, after, lambda r: Movie(cat=self.cat, row=r))
+        return self._value("id")
 
 
-@strawberry.type
-class Country(Node):
-    cat: strawberry.Private[Catalog]
-    row: strawberry.Private[int]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return global_id("Country", self.code())
+@strawberry.type(description="A production country.")
+class Country(MovieGroup, Node):
+    entity: ClassVar[str] = "countries"
+    key: ClassVar[str] = "iso_3166_1"
 
     @strawberry.field(description="ISO 3166-1 code.")
     def code(self) -> str:
-        return self.cat.entities["countries"]["iso_3166_1"][self.row]
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.cat.entities["countries"]["name"][self.row]
-
-    @strawberry.field(description="Movies produced in this country, most popular first.")
-    def movies(self, first: int | None = None, after: str | None = None) -> Connection[Movie]:
-        rows = self.cat.movie_rows_of_entity("countries", self.row)
-        return paginate(rows, first, after, lambda r: Movie(cat=self.cat, row=r))
+        return self._value("iso_3166_1")
 
 
-@strawberry.type
-class Language(Node):
-    cat: strawberry.Private[Catalog]
-    row: strawberry.Private[int]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return global_id("Language", self.code())
+@strawberry.type(description="A spoken language.")
+class Language(MovieGroup, Node):
+    entity: ClassVar[str] = "languages"
+    key: ClassVar[str] = "iso_639_1"
 
     @strawberry.field(description="ISO 639-1 code.")
     def code(self) -> str:
-        return self.cat.entities["languages"]["iso_639_1"][self.row]
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.cat.entities["languages"]["name"][self.row]
-
-    @strawberry.field(description="Movies with this spoken language, most popular first.")
-    def movies(self, first: int | None = None, after: str | None = None) -> Connection[Movie]:
-        rows = self.cat.movie_rows_of_entity("languages", self.row)
-        return paginate(rows, first, after, lambda r: Movie(cat=self.cat, row=r))
+        return self._value("iso_639_1")
 
 
 @strawberry.type
-class Keyword(Node):
-    cat: strawberry.Private[Catalog]
-    row: strawberry.Private[int]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return global_id("Keyword", self.tmdb_id())
+class Keyword(MovieGroup, Node):
+    entity: ClassVar[str] = "keywords"
+    key: ClassVar[str] = "id"
 
     @strawberry.field(description="TMDB keyword id.")
     def tmdb_id(self) -> int:
-        return self.cat.entities["keywords"]["id"][self.row]
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.cat.entities["keywords"]["name"][self.row]
-
-    @strawberry.field(description="Movies with this keyword, most popular first.")
-    def movies(self, first: int | None = None, after: str | None = None) -> Connection[Movie]:
-        rows = self.cat.movie_rows_of_entity("keywords", self.row)
-        return paginate(rows, first, after, lambda r: Movie(cat=self.cat, row=r))
+        return self._value("id")
 
 
 @strawberry.type

@@ -192,15 +192,27 @@ class CostLimit(SchemaExtension):
 def extensions(
     *, max_depth: int, max_aliases: int, max_tokens: int, max_cost: int, introspection: bool
 ) -> list[Callable[[], SchemaExtension]]:
-    """Factories, not instances: Strawberry then gives every operation fresh extension state."""
-    found: list[Callable[[], SchemaExtension]] = [
+    """Factories for the schema's extensions.
+
+    The validation-rule extensions are built once and the factory hands out that one object:
+    their rule classes are made in ``__init__``, and the validation cache is keyed by rule
+    class, so a fresh instance per operation would miss the cache every time. Sharing is safe
+    because operations execute synchronously, one at a time per process.
+    """
+    rules: list[SchemaExtension] = [
+        QueryDepthLimiter(max_depth=max_depth),
+        MaxAliasesLimiter(max_alias_count=max_aliases),
+    ]
+    if not introspection:
+        rules.append(DisableIntrospection())
+    return [
         partial(MaxTokensLimiter, max_token_count=max_tokens),
-        partial(QueryDepthLimiter, max_depth=max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=max_aliases),
+        *[partial(_same, rule) for rule in rules],
         partial(CostLimit, max_cost),
         partial(ParserCache, maxsize=2048),
         partial(ValidationCache, maxsize=2048),
     ]
-    if not introspection:
-        found.append(DisableIntrospection)
-    return found
+
+
+def _same(extension: SchemaExtension) -> SchemaExtension:
+    return extension

@@ -1,0 +1,69 @@
+"""Smoke run of the benchmark suite at a tiny scale: every part runs end to end and reports
+sane, internally consistent numbers. The full run is `movies bench --scale 1.0` (README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import growth, measure, soak, suite
+
+SCALE = 0.02
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    workdir = tmp_path_factory.mktemp("bench")
+    found = suite.run(SCALE, workdir, repeats=1, http_seconds=1, levels=[2], max_baseline=500,
+                      seed=1, step=lambda _s: None)
+    return found, workdir
+
+
+def test_every_section_is_measured(results: tuple[dict[str, Any], Path]) -> None:
+    found, _ = results
+    assert found["data"] == f"synthetic x{SCALE:g}"
+    assert found["movies"] > 0.9 * 45466 * SCALE
+    for side in ("ours", "baseline"):
+        assert found["etl"][side]["seconds"] > 0
+        assert found["etl"][side]["peak_rss_mb"] > 10
+    assert set(found["inprocess"]["ours"]) == set(suite.graphql_queries(
+        {"titles": ["x"], "actors": ["x"], "directors": ["x"], "busiest_actor": ["x"]}))
+    assert set(found["inprocess"]["baseline"]) <= set(found["inprocess"]["ours"])
+    for timing in found["inprocess"]["ours"].values():
+        assert 0 < timing["p50_ms"] <= timing["p99_ms"]
+    assert found["startup"][1]["startup_s"] > 0 and found["startup"][2]["rss_mb"] > 0
+    assert found["recommender"]["movies"] == found["movies"]
+
+
+def test_http_load_has_no_errors(results: tuple[dict[str, Any], Path]) -> None:
+    found, _ = results
+    if not measure.wrk_available():
+        pytest.skip("wrk is not installed (.ci/run installs it)")
+    http = found["http"]
+    for label, mixes in (("ours", ("small", "mix")), ("ours_nocache", ("mix",)),
+                         ("baseline", ("mix",))):
+        for mix in mixes:
+            for run in http[label][mix]:
+                assert run["requests"] > 0 and run["errors"] == 0, (label, mix, run)
+
+
+def test_markdown_reports_every_measure(results: tuple[dict[str, Any], Path]) -> None:
+    text = suite.markdown(results[0])
+    for needle in ("ETL wall time", "server start-up", "recommendation p50", "nested p50",
+                   "recommender index memory"):
+        assert needle in text
+
+
+def test_growth_and_soak_smoke(results: tuple[dict[str, Any], Path], tmp_path: Path) -> None:
+    _, workdir = results
+    rows = growth.growth(workdir, (SCALE,), seed=1, step=lambda _s: None)
+    assert rows[0]["movies"] > 0 and rows[0]["recommend_p50_ms"] > 0
+    growth.plot(rows, tmp_path / "growth.png")
+    assert (tmp_path / "growth.png").read_bytes().startswith(b"\x89PNG")
+    assert "| scale |" in growth.markdown(rows)
+    if not measure.wrk_available():
+        pytest.skip("wrk is not installed (.ci/run installs it)")
+    soaked = soak.soak(workdir / "build", seconds=2, connections=4, step=lambda _s: None)
+    assert soaked["errors"] == 0 and soaked["requests"] > 0 and soaked["healthy_after"]
