@@ -212,17 +212,32 @@ def wrk_available() -> bool:
 
 def wrk(url: str, requests: Sequence[str], method: str, path: str, connections: int,
         seconds: float, threads: int = 1) -> dict[str, Any]:
+    """One load level; a failed run is reported in the result rather than ending the suite."""
+    try:
+        return _wrk(url, requests, method, path, connections, seconds, threads)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        return {"connections": connections, "rps": 0.0, "p50_ms": 0.0, "p90_ms": 0.0,
+                "p99_ms": 0.0, "max_ms": 0.0, "requests": 0, "errors": -1,
+                "failure": str(exc)[-1500:]}
+
+
+def _wrk(url: str, requests: Sequence[str], method: str, path: str, connections: int,
+         seconds: float, threads: int) -> dict[str, Any]:
     """Closed-loop load with wrk: ``requests`` are JSON bodies (POST) or paths (GET)."""
     with tempfile.TemporaryDirectory() as tmp:
         lines = Path(tmp) / "requests.txt"
         lines.write_text("\n".join(requests) + "\n")
         script = Path(tmp) / "mix.lua"
         script.write_text(_WRK_SCRIPT % {"method": method, "requests": lines, "path": path})
-        out = subprocess.run(
+        done = subprocess.run(
             ["wrk", "-t", str(min(threads, connections)), "-c", str(connections),
              "-d", f"{seconds}s", "--timeout", "10s", "-s", str(script), url],
-            capture_output=True, text=True, timeout=seconds + 60, check=True,
-        ).stdout
+            capture_output=True, text=True, timeout=seconds + 60, check=False,
+        )
+        if done.returncode != 0 or "WRKJSON" not in done.stdout:
+            raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr[-1000:]}"
+                               f"{done.stdout[-1000:]}")
+        out = done.stdout
     line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
     result = orjson.loads(line.removeprefix("WRKJSON "))
     errors = sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))

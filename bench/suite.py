@@ -253,6 +253,32 @@ def bench_http(build: Path, inputs: Inputs, params: dict[str, list[Any]], second
     return results
 
 
+def bench_cached_vs_bare(build: Path, seconds: float, levels: list[int], step: Step
+                         ) -> dict[str, Any]:
+    """One identical small query, answered from our response cache, against a bare Starlette
+    endpoint returning a fixed body: both under uvicorn with 2 workers."""
+    if not measure.wrk_available():
+        return {"skipped": "wrk is not installed (apt-get install wrk)"}
+    body = [orjson.dumps({"query": '{ releasesInMonth(month: "enero") { count } }'}).decode()]
+    results: dict[str, Any] = {}
+    port = measure.free_port()
+    ours = [str(measure.BIN / "movies"), "serve", "--data", str(build), "--port", str(port),
+            "--workers", "2", "--profile", "production"]
+    bare_port = measure.free_port()
+    bare = [sys.executable, "-m", "uvicorn", "bench.bare_app:create_app", "--factory",
+            "--port", str(bare_port), "--workers", "2", "--log-level", "warning",
+            "--no-access-log"]
+    for label, args, port_ in (("ours_cached", ours, port), ("bare_starlette", bare, bare_port)):
+        with measure.serve(args, port_, "/graphql" if label == "bare_starlette" else "/readyz"
+                           ) as server:
+            results[label] = []
+            for c in levels:
+                step(f"HTTP {label}: {c} connections for {seconds:g} s")
+                results[label].append(measure.wrk(server.url, body, "POST", "/graphql", c,
+                                                  seconds))
+    return results
+
+
 def run(scale: float | None, workdir: Path, repeats: int, http_seconds: float,
         levels: list[int], max_baseline: int, seed: int, step: Step) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
@@ -266,6 +292,7 @@ def run(scale: float | None, workdir: Path, repeats: int, http_seconds: float,
     results["inprocess"] = bench_inprocess(build, inputs, params, repeats * 100, max_baseline,
                                            step)
     results["http"] = bench_http(build, inputs, params, http_seconds, levels, max_baseline, step)
+    results["cached_vs_bare"] = bench_cached_vs_bare(build, http_seconds, levels, step)
     manifest = orjson.loads((build / "manifest.json").read_bytes())
     results["recommender"] = manifest.get("recommender", {})
     results["movies"] = manifest["tables"]["movies"]
@@ -325,4 +352,15 @@ def markdown(results: dict[str, Any]) -> str:
                 lines.append(f"| {label} | {run_['connections']} | {run_['rps']:,.0f} | "
                              f"{run_['p50_ms']:.2f} ms | {run_['p99_ms']:.2f} ms | "
                              f"{run_['errors']} |")
+    bare = results.get("cached_vs_bare", {})
+    if bare and "skipped" not in bare:
+        lines += ["", "A repeated identical query from our response cache against a bare "
+                  "Starlette endpoint returning a fixed body (2 workers each):", "",
+                  "| server | connections | requests/s | p50 | p99 |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
+        for label in ("ours_cached", "bare_starlette"):
+            for run_ in bare[label]:
+                lines.append(f"| {label.replace('_', ' ')} | {run_['connections']} | "
+                             f"{run_['rps']:,.0f} | {run_['p50_ms']:.2f} ms | "
+                             f"{run_['p99_ms']:.2f} ms |")
     return "\n".join(lines) + "\n"

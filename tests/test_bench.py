@@ -47,6 +47,9 @@ def test_http_load_has_no_errors(results: tuple[dict[str, Any], Path]) -> None:
         for mix in mixes:
             for run in http[label][mix]:
                 assert run["requests"] > 0 and run["errors"] == 0, (label, mix, run)
+    for label in ("ours_cached", "bare_starlette"):
+        for run in found["cached_vs_bare"][label]:
+            assert run["requests"] > 0 and run["errors"] == 0, (label, run)
 
 
 def test_markdown_reports_every_measure(results: tuple[dict[str, Any], Path]) -> None:
