@@ -84,7 +84,8 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
         ax.plot(movies, [values[0] * m / movies[0] for m in movies], "--", color="#9ca3af",
                 label="linear from the smallest")
         ax.set_title(title)
-        ax.set_xlabel("movies")
+        ax.set_xlabel("movies (thousands)")
+        ax.xaxis.set_major_formatter(lambda x, _pos: f"{x / 1000:g}")
         ax.grid(alpha=0.3)
     axes.flat[0].legend()
     fig.suptitle("Growth with catalogue size (synthetic twins)")

@@ -231,7 +231,8 @@ def _wrk(url: str, requests: Sequence[str], method: str, path: str, connections:
         script.write_text(_WRK_SCRIPT % {"method": method, "requests": lines, "path": path})
         done = subprocess.run(
             ["wrk", "-t", str(min(threads, connections)), "-c", str(connections),
-             "-d", f"{seconds}s", "--timeout", "10s", "-s", str(script), url],
+             "-d", f"{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script),
+             url],
             capture_output=True, text=True, timeout=seconds + 60, check=False,
         )
         if done.returncode != 0 or "WRKJSON" not in done.stdout:
