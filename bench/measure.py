@@ -217,7 +217,7 @@ def wrk(url: str, requests: Sequence[str], method: str, path: str, connections: 
         return _wrk(url, requests, method, path, connections, seconds, threads)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         return {"connections": connections, "rps": 0.0, "p50_ms": 0.0, "p90_ms": 0.0,
-                "p99_ms": 0.0, "max_ms": 0.0, "requests": 0, "errors": -1,
+                "p99_ms": 0.0, "max_ms": 0.0, "requests": 0, "errors": -1, "non_2xx": 0,
                 "failure": str(exc)[-1500:]}
 
 
@@ -251,4 +251,6 @@ def _wrk(url: str, requests: Sequence[str], method: str, path: str, connections:
         "max_ms": result["max_us"] / 1000,
         "requests": result["requests"],
         "errors": errors,
+        # Of those, answers with a non-2xx status (the rest are socket errors and timeouts).
+        "non_2xx": result["status"],
     }

@@ -42,11 +42,14 @@ def test_http_load_has_no_errors(results: tuple[dict[str, Any], Path]) -> None:
     if not measure.wrk_available():
         pytest.skip("wrk is not installed (.ci/run installs it)")
     http = found["http"]
-    for label, mixes in (("ours", ("small", "mix")), ("ours_nocache", ("mix",)),
-                         ("baseline", ("mix",))):
+    for label, mixes in (("ours", ("small", "mix")), ("ours_nocache", ("mix",))):
         for mix in mixes:
             for run in http[label][mix]:
                 assert run["requests"] > 0 and run["errors"] == 0, (label, mix, run)
+    # The baseline answers 404 for lookups it misses and for titles outside its dense matrix
+    # (README); those are answers, but a socket error or timeout is a failed run.
+    for run in http["baseline"]["mix"]:
+        assert run["requests"] > run["non_2xx"] and run["errors"] == run["non_2xx"], run
     for label in ("ours_cached", "bare_starlette"):
         for run in found["cached_vs_bare"][label]:
             assert run["requests"] > 0 and run["errors"] == 0, (label, run)
