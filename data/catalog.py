@@ -70,8 +70,9 @@ class Codes:
 
     @classmethod
     def of(cls, column: pl.Series) -> Codes:
-        values, codes = np.unique(column.to_numpy().astype(str), return_inverse=True)
-        return cls(codes.astype(np.int32), values.tolist())
+        # Dense rank of a string column is its code into the sorted distinct values.
+        codes = column.rank("dense").to_numpy().astype(np.int32) - 1
+        return cls(codes, column.unique().sort().to_list())
 
     def __getitem__(self, row: int) -> str:
         return self.values[self.codes[row]]
