@@ -152,3 +152,28 @@ def test_http_mix_is_answered(data: BaselineData, sample_build: Path) -> None:
     statuses = [client.get(path).status_code for path in paths]
     assert set(statuses) <= {200, 404}
     assert statuses.count(200) > len(statuses) // 2
+
+
+def test_data_layer_calls_answer_as_the_baseline(data: BaselineData, sample_build: Path) -> None:
+    """The benchmark times our data layer against the baseline's functions as like for like:
+    on the real sample both must give the same answers."""
+    from bench.suite import data_layer_calls, pick_parameters
+    from data.catalog import Catalog
+
+    params = pick_parameters(sample_build)
+    calls = data_layer_calls(Catalog.load(sample_build), params)
+    assert calls["month"]().count == data.cantidad_filmaciones_mes("enero")["cantidad"]
+    assert calls["weekday"]().count == data.cantidad_filmaciones_dia("lunes")["cantidad"]
+    title = params["titles"][0]
+    year = data.score_titulo(title)["anio"]
+    assert f"en el año {year} " in calls["score"]()
+    qualifies, sentence = calls["votes"]()
+    assert qualifies and str(data.votos_titulo(title)["votos"]) in sentence
+    actor = data.get_actor(params["actors"][0])
+    assert f"de {actor['cantidad_filmaciones']} cantidad" in calls["actor"]()
+    director = data.get_director(params["directors"][0])
+    sentence, films = calls["director"]()
+    assert f"{director['retorno_total']:.2f}" in sentence
+    # Ours lists the films by release date, the baseline in table order.
+    assert sorted(f["title"] for f in films) == sorted(p["titulo"] for p in director["peliculas"])
+    assert len(calls["recommendation"]()) == 5
