@@ -113,15 +113,14 @@ class Catalog:
         self, tables: dict[str, pl.DataFrame], manifest: dict[str, Any], index: Index | None
     ) -> None:
         self.manifest = manifest
+        # The frames themselves are not kept: what requests read is copied out below.
         movies = tables["movies"].sort("id")
-        self.movies = movies
         self.n_movies = movies.height
         # Scalar columns as Python lists: per-field access in resolvers is then a list index.
         self.m = {name: movies[name].to_list() for name in movies.columns}
         self.movie_row = {movie_id: row for row, movie_id in enumerate(self.m["id"])}
 
         people = tables["people"].sort("id")
-        self.people = people
         # People outnumber movies ~8 to 1: names stay a list (read on every credit), the
         # rest are arrays or the Polars column itself, to keep each worker's memory small.
         self.p: dict[str, Any] = {
@@ -180,7 +179,7 @@ class Catalog:
         self.actor_keys = list(self.actor_names)
         self.director_keys = list(self.director_names)
 
-        self._entities(tables, movie_ix)
+        self._entities(tables, movie_ix, release)
         self.returns = np.asarray(self.m["return"], dtype=np.float64)
         self.years = movies["release_year"].to_numpy()
         self.vote_counts = movies["vote_count"].to_numpy()
@@ -218,7 +217,9 @@ class Catalog:
         credited = credited.filter(pl.col("credits") > 0)
         return Catalog._key_index(credited, "name_key", pl.col("credits"))
 
-    def _entities(self, tables: dict[str, pl.DataFrame], movie_ix: pl.DataFrame) -> None:
+    def _entities(
+        self, tables: dict[str, pl.DataFrame], movie_ix: pl.DataFrame, release: np.ndarray
+    ) -> None:
         """Small dimension tables (genres, companies, ...) and their movie links."""
         self.entities: dict[str, dict[str, list[Any]]] = {}
         self.entity_row: dict[str, dict[Any, int]] = {}
@@ -252,7 +253,6 @@ class Catalog:
         coll_rows = self.entity_row["collections"]
         coll = np.asarray([-1 if c is None else coll_rows[c] for c in self.m["collection_id"]])
         members = np.flatnonzero(coll >= 0)
-        release = self.movies["release_date"].to_physical().to_numpy()
         self.collection_members = Grouped.build(
             coll[members], len(self.entities["collections"]["id"]), release[members]
         )
