@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import dataframely as dy
 import polars as pl
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2
 
 # TMDB's oldest films are from the 1870s; a few rows announce releases years ahead.
 MIN_DATE = dt.date(1870, 1, 1)
@@ -24,6 +24,8 @@ class Movies(dy.Schema):
     id = dy.Int64(primary_key=True, min=1)
     title = dy.String(nullable=False)
     title_key = dy.String(nullable=False)  # accent/case-folded title for exact lookups
+    original_title = dy.String(nullable=True)  # kept for search (the assignment drops it)
+    poster_path = dy.String(nullable=True)  # TMDB image path, e.g. /rhIRbceoE9lR4veEXuwCC2wARtG.jpg
     overview = dy.String(nullable=True)
     tagline = dy.String(nullable=True)
     status = dy.String(nullable=True)

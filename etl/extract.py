@@ -30,6 +30,8 @@ REQUIRED = {
     "credits": ("cast", "crew", "id"),
     "keywords": ("id", "keywords"),
 }
+# Columns kept when a file has them (the API serves them; older copies may lack them).
+OPTIONAL = {"movies": ("original_title", "poster_path"), "credits": (), "keywords": ()}
 
 
 class InputError(Exception):
@@ -99,7 +101,7 @@ def read_raw(path: Path, kind: str) -> RawTable:
         raise InputError(path, "file has a header but no rows")
     data: dict[str, pl.Series] = {"record": pl.Series(numbers, dtype=pl.Int64)}
     for name, values in zip(header, columns, strict=True):
-        if name in REQUIRED[kind] and name not in data:
+        if (name in REQUIRED[kind] or name in OPTIONAL[kind]) and name not in data:
             # Empty cells are missing values in the raw files (pandas wrote NaN as "").
             data[name] = pl.Series(values, dtype=pl.String).replace("", None)
     return RawTable(path=path, frame=pl.DataFrame(data), ragged=ragged)

