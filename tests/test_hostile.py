@@ -428,7 +428,8 @@ def _metric(client: TestClient, name: str, labels: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def test_second_identical_query_is_served_from_cache(client: TestClient) -> None:
+def test_second_identical_query_is_served_from_cache(cached_client: TestClient) -> None:
+    client = cached_client
     payload = {"query": "query CacheProbe($t: String!) { titleScore(title: $t) { popularity } }",
                "variables": {"t": "Jumanji"}}
     hits = _metric(client, "movies_graphql_cache_total", 'result="hit"')
