@@ -174,6 +174,10 @@ def serve(
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="movies-metrics-")
     err.print(f"serving http://{settings.host}:{settings.port}/graphql "
               f"({settings.profile}, {settings.workers} worker(s))")
+    if settings.metrics_port:
+        from server.observability import start_metrics_server
+
+        start_metrics_server(settings.metrics_host, settings.metrics_port)
     uvicorn.run(
         "server.app:app_from_env",
         factory=True,
@@ -181,9 +185,15 @@ def serve(
         port=settings.port,
         workers=settings.workers,
         access_log=False,
-        log_level="warning",
+        # info: the supervisor's "Child process [pid] died" is how a worker's death is logged.
+        log_level="info",
         # Loading a full-scale catalog can take longer than uvicorn's default ping budget.
         timeout_worker_healthcheck=120,
+        # Connection guards: idle keep-alive, a deadline for request heads, and a cap on
+        # connections per worker (uvicorn answers 503 beyond it).
+        http="server.transport:GuardedHttpToolsProtocol",
+        timeout_keep_alive=settings.keep_alive_s,
+        limit_concurrency=settings.max_connections,
     )
 
 
