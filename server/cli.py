@@ -155,6 +155,7 @@ def serve(
 
     from data.catalog import BuildError, read_manifest
     from server.settings import Settings
+    from server.transport import uvicorn_options
 
     if profile is not None:
         os.environ["MOVIES_PROFILE"] = profile
@@ -190,10 +191,8 @@ def serve(
         # Loading a full-scale catalog can take longer than uvicorn's default ping budget.
         timeout_worker_healthcheck=120,
         # Connection guards: idle keep-alive, a deadline for request heads, and a cap on
-        # connections per worker (uvicorn answers 503 beyond it).
-        http="server.transport:GuardedHttpToolsProtocol",
-        timeout_keep_alive=settings.keep_alive_s,
-        limit_concurrency=settings.max_connections,
+        # connections per worker.
+        **uvicorn_options(settings),
     )
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from server.settings import Settings
+
 
 def _header_timeout() -> float:
     return float(os.environ.get("MOVIES_HEADER_TIMEOUT_S", "10"))
@@ -56,3 +58,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The connection guards as ``uvicorn.run`` / ``uvicorn.Config`` options. The header
+    deadline reaches the protocol through MOVIES_HEADER_TIMEOUT_S (worker processes get the
+    settings as MOVIES_* variables)."""
+    return {
+        "http": "server.transport:GuardedHttpToolsProtocol",
+        "timeout_keep_alive": settings.keep_alive_s,
+        # uvicorn answers 503 to connections beyond this many per worker.
+        "limit_concurrency": settings.max_connections,
+    }
