@@ -551,3 +551,44 @@ def test_settings_reach_uvicorn() -> None:
     assert options == {"http": "server.transport:GuardedHttpToolsProtocol",
                        "timeout_keep_alive": 7, "limit_concurrency": 99}
     assert Path(__file__).resolve().parents[1].joinpath("server", "transport.py").is_file()
+
+
+# --- a started `movies serve`: private metrics, worker deaths ---------------------------------
+
+
+def test_production_serve_metrics_private_and_worker_death_logged(
+        sample_build: Path, tmp_path: Path) -> None:
+    import psutil
+    from serving import free_port, serve, stop, wait_ready
+
+    port, metrics_port = free_port(), free_port()
+    log = tmp_path / "serve.log"
+    process = serve(sample_build, port, log, "--workers", "2", "--profile", "production",
+                    env={"MOVIES_METRICS_PORT": str(metrics_port)})
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(base + "/metrics", timeout=5).status_code == 404
+        for _ in range(4):
+            httpx.post(base + "/graphql", json={"query": "query PrivateProbe { __typename }",
+                                                "operationName": "PrivateProbe"}, timeout=10)
+        private = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+        assert "movies_build_info" in private
+        counted = re.findall(r'^movies_graphql_requests_total\{operation="PrivateProbe",'
+                             r'status="200"\} (\S+)$', private, re.M)
+        assert counted and float(counted[0]) == 4.0  # summed over both workers
+
+        workers = [p for p in psutil.Process(process.pid).children(recursive=True)
+                   if "spawn_main" in " ".join(p.cmdline())]
+        assert len(workers) == 2, [p.cmdline() for p in workers]
+        victim = workers[0].pid
+        os.kill(victim, 9)
+        # uvicorn's supervisor notices within a second, unless the kill lands during its ping
+        # of that worker: then it waits out the ping timeout (120 s, set by `movies serve`).
+        stop_at = time.monotonic() + 150
+        while f"Child process [{victim}] died" not in log.read_text():
+            assert time.monotonic() < stop_at, log.read_text()[-2000:]
+            time.sleep(0.2)
+        wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+    finally:
+        stop(process)

@@ -12,19 +12,14 @@ installs Node and npm). Without Node these tests are skipped, saying so.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from serving import free_port, serve, stop, wait_ready
 
 AUDIT_DIR = Path(__file__).resolve().parent / "http_audit"
 NODE = shutil.which("node")
@@ -34,49 +29,6 @@ pytestmark = pytest.mark.skipif(
     NODE is None or NPM is None,
     reason="node and npm are not installed (.ci/run installs them with apt)",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
-    stop = time.monotonic() + seconds
-    while time.monotonic() < stop:
-        if process.poll() is not None:
-            raise RuntimeError(f"movies serve exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("movies serve did not get ready in time")
-
-
-def serve(build: Path, port: int, log: Path, *extra: str,
-          env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """``movies serve`` on 127.0.0.1:port over a build, its output in ``log``."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MOVIES_")}
-    environment.update(env or {})
-    movies = Path(sys.executable).with_name("movies")
-    return subprocess.Popen(
-        [str(movies), "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(build),
-         *extra],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=environment,
-        start_new_session=True)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture(scope="module")
