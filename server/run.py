@@ -19,7 +19,9 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from data.build import pin
+from server.observability import start_metrics_server
 from server.settings import Settings
+from server.transport import uvicorn_options
 
 log = structlog.get_logger("movies.run")
 
@@ -46,6 +48,8 @@ def serve(settings: Settings) -> None:
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Workers count for themselves; /metrics aggregates the directory they share.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="movies-metrics-")
+    if settings.metrics_port:
+        start_metrics_server(settings.metrics_host, settings.metrics_port)
     config = uvicorn.Config(
         "server.app:app_from_env",
         factory=True,
@@ -53,8 +57,12 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         workers=settings.workers,
         access_log=False,
-        log_level="info",  # uvicorn logs a worker's death at info
+        # info: the supervisor's "Child process [pid] died" is how a worker's death is logged.
+        log_level="info",
         timeout_worker_healthcheck=30,
+        # Connection guards: idle keep-alive, a deadline for request heads, and a cap on
+        # connections per worker.
+        **uvicorn_options(settings),
     )
     # Always supervised, even with one worker: a dead worker is replaced and SIGHUP reloads.
     PinnedWorkers(config, link, sockets=[config.bind_socket()]).run()
