@@ -302,6 +302,17 @@ class MovieFilter:
     genre: str | None = None
     language: str | None = None
     min_votes: int | None = None
+    has_credits: bool | None = None
+
+
+def credited_movies(catalog: Catalog) -> np.ndarray:
+    """Per movie row: does it have at least one cast or crew credit?"""
+    cast, crew = catalog.cast_by_movie.offsets, catalog.crew_by_movie.offsets
+    return (np.diff(cast) > 0) | (np.diff(crew) > 0)
+
+
+def has_credits(catalog: Catalog, row: int) -> bool:
+    return catalog.cast_by_movie.count(row) + catalog.crew_by_movie.count(row) > 0
 
 
 def filter_movies(
@@ -319,6 +330,8 @@ def filter_movies(
         mask &= catalog.vote_counts >= where.min_votes
     if where.language is not None:
         mask &= catalog.languages == fold(where.language)
+    if where.has_credits is not None:
+        mask &= credited_movies(catalog) == where.has_credits
     if where.genre is not None:
         key = fold(where.genre)
         names = [fold(n) for n in catalog.entities["genres"]["name"]]

@@ -93,6 +93,9 @@ class MovieFilter:
         default=None, description="Original language, ISO 639-1 (e.g. en)."
     )
     min_votes: int | None = None
+    has_credits: bool | None = strawberry.field(
+        default=None, description="True: only movies with a cast or crew credit; false: none."
+    )
 
 
 @strawberry.type(description="What the server is serving.")

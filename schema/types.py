@@ -8,11 +8,13 @@ import datetime as dt
 from typing import Any, ClassVar
 
 import strawberry
+from strawberry.types import Info
 
 from data import lookups
 from data.catalog import Catalog
 from data.errors import BadInput, NotFound
 from data.text import fold
+from schema.images import PosterSize, ProfileSize, image_url
 from schema.pagination import Connection, paginate
 
 # --- global object ids ---------------------------------------------------------------------
@@ -134,8 +136,9 @@ class Collection(Node):
         return self.cat.entities["collections"]["name"][self.row]
 
     @strawberry.field(description="The collection's movies in release order.")
-    def movies(self) -> list[Movie]:
-        return [Movie(cat=self.cat, row=int(r)) for r in self.cat.collection_movies(self.row)]
+    def movies(self, first: int | None = None, after: str | None = None) -> Connection[Movie]:
+        rows = self.cat.collection_movies(self.row)
+        return paginate(rows, first, after, lambda r: Movie(cat=self.cat, row=r))
 
 
 # --- people --------------------------------------------------------------------------------
@@ -209,6 +212,10 @@ class PersonInfo:
     @strawberry.field(description="TMDB profile image path.")
     def profile_path(self) -> str | None:
         return self.cat.p["profile_path"][self.row]
+
+    @strawberry.field(description="URL of the profile image at a TMDB size; null when none.")
+    def profile_url(self, info: Info, size: ProfileSize = ProfileSize.W185) -> str | None:
+        return image_url(info, self.profile_path(), size)
 
     @strawberry.field(description="This person's acting side, if they have cast credits.")
     def as_actor(self) -> Actor | None:
@@ -418,6 +425,18 @@ class Movie(Node):
     @strawberry.field(description="revenue - budget.")
     def profit(self) -> float:
         return self._get("revenue") - self._get("budget")
+
+    @strawberry.field(description="TMDB poster image path.")
+    def poster_path(self) -> str | None:
+        return self._get("poster_path")
+
+    @strawberry.field(description="URL of the poster at a TMDB size; null when there is none.")
+    def poster_url(self, info: Info, size: PosterSize = PosterSize.W342) -> str | None:
+        return image_url(info, self._get("poster_path"), size)
+
+    @strawberry.field(description="True when the data has at least one cast or crew credit.")
+    def has_credits(self) -> bool:
+        return lookups.has_credits(self.cat, self.row)
 
     @strawberry.field(description="TMDB popularity score.")
     def popularity(self) -> float | None:

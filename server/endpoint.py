@@ -224,7 +224,8 @@ class GraphQLEndpoint:
             result = self.schema.execute_sync(
                 query,
                 variable_values=operation.variables,
-                context_value={"catalog": self.catalog},
+                context_value={"catalog": self.catalog,
+                               "image_base_url": self.settings.image_base_url},
                 operation_name=operation.operation_name,
             )
         except CannotGetOperationTypeError as exc:

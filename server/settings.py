@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from data.paths import DEFAULT_BUILD
+from schema.images import DEFAULT_IMAGE_BASE_URL
 
 PROFILES = ("development", "production")
 
@@ -33,6 +34,8 @@ class Settings:
     apq_entries: int = 10_000
     cache_max_age_s: int = 300
     log_json: bool = True
+    # TMDB's documented image base URL; posterUrl / profileUrl append size and path to it.
+    image_base_url: str = DEFAULT_IMAGE_BASE_URL
 
     @classmethod
     def for_profile(cls, profile: str) -> Settings:
