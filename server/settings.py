@@ -64,7 +64,11 @@ class Settings:
             elif isinstance(current, Path):
                 changes[spec.name] = Path(raw)
             else:
-                changes[spec.name] = type(current)(raw)
+                try:
+                    changes[spec.name] = type(current)(raw)
+                except ValueError:
+                    raise ValueError(f"MOVIES_{spec.name.upper()}={raw!r} is not a valid "
+                                     f"{type(current).__name__}") from None
         changes.update({k: v for k, v in overrides.items() if v is not None})
         return replace(settings, **changes)
 

@@ -57,7 +57,8 @@ def test_poster_url_uses_tmdbs_base_and_size(client: Any, raw_posters: dict[str,
 
 def test_profile_url_and_sizes(client: Any) -> None:
     got = data(client, """{ actor(id: 31) { profilePath profileUrl(size: H632) }
-        person: searchPeople(query: "Tom Hanks", first: 1) { person { profileUrl(size: W45) } } }""")
+        person: searchPeople(query: "Tom Hanks", first: 1) {
+          person { profileUrl(size: W45) } } }""")
     path = got["actor"]["profilePath"]
     assert path and got["actor"]["profileUrl"] == f"https://image.tmdb.org/t/p/h632{path}"
     assert got["person"][0]["person"]["profileUrl"] == f"https://image.tmdb.org/t/p/w45{path}"
