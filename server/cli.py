@@ -297,7 +297,7 @@ def serve(
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="movies-metrics-")
     base = f"http://{settings.host}:{settings.port}"
     err.print(f"serving {base}/graphql (GraphQL API) and {base}/ (demo page), "
-              f"{settings.profile}, {settings.workers} worker(s)")
+              f"{settings.profile}, {settings.workers} worker(s)", soft_wrap=True)
     uvicorn.run(
         "server.app:app_from_env",
         factory=True,
