@@ -381,7 +381,9 @@ def test_graphiql_runs_a_query_offline(desktop: Session) -> None:
     expect(result).to_contain_text("septiembre")
     expect(result).not_to_contain_text('"errors"')
     assert page.evaluate("document.querySelector('meta[name=viewport]') !== null")
-    tabs.filter(has_text="ActorMoviesCast").click()
+    # A new tab for a query of our own (the example tabs keep their operation names).
+    page.locator(".graphiql-tab-add").click()
+    expect(tabs).to_have_count(5)
 
     query = '{ titleScore(title: "Toy Story") { sentence } }'
     page.evaluate("""query => document.querySelector('.graphiql-query-editor .CodeMirror')
