@@ -17,6 +17,7 @@ from strawberry.types import Info
 from data import lookups
 from data.catalog import Catalog
 from data.errors import BadInput, NotFound
+from schema.images import PosterSize, ProfileSize, image_url
 from schema.pagination import Connection, paginate
 from schema.selection import CONNECTION_PATHS, requested
 
@@ -144,8 +145,11 @@ class Collection(Node):
         return self._value("name")
 
     @strawberry.field(description="The collection's movies in release order.")
-    def movies(self, info: Info) -> list[Movie]:
-        return movie_page(self.cat, info)(self.cat.collection_movies.of(self.row))
+    def movies(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Movie]:
+        rows = self.cat.collection_movies.of(self.row)
+        return paginate(rows, first, after, movie_page(self.cat, info, CONNECTION_PATHS))
 
 
 def _entities(cls: type, cat: Catalog, rows: Iterable[int]) -> list[Any]:
@@ -233,6 +237,10 @@ class PersonInfo:
     @strawberry.field(description="TMDB profile image path.")
     def profile_path(self) -> str | None:
         return self.cat.people.value(self.row, "profile_path")
+
+    @strawberry.field(description="URL of the profile image at a TMDB size; null when none.")
+    def profile_url(self, info: Info, size: ProfileSize = ProfileSize.W185) -> str | None:
+        return image_url(info, self.profile_path(), size)
 
     @strawberry.field(description="This person's acting side, if they have cast credits.")
     def as_actor(self) -> Actor | None:
@@ -379,6 +387,7 @@ MOVIE_COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id",), "tmdbId": ("id",), "title": ("title",), "overview": ("overview",),
     "tagline": ("tagline",), "status": ("status",), "originalLanguage": ("original_language",),
     "originalTitle": ("original_title",), "posterPath": ("poster_path",),
+    "posterUrl": ("poster_path",),
     "releaseDate": ("release_date",), "releaseYear": ("release_year",), "budget": ("budget",),
     "revenue": ("revenue",), "return": ("return",), "profit": ("revenue", "budget"),
     "popularity": ("popularity",), "runtime": ("runtime",), "voteAverage": ("vote_average",),
@@ -468,6 +477,18 @@ class Movie(Node):
     @strawberry.field(description="revenue - budget.")
     def profit(self) -> float:
         return self._get("revenue") - self._get("budget")
+
+    @strawberry.field(description="TMDB poster image path.")
+    def poster_path(self) -> str | None:
+        return self._get("poster_path")
+
+    @strawberry.field(description="URL of the poster at a TMDB size; null when there is none.")
+    def poster_url(self, info: Info, size: PosterSize = PosterSize.W342) -> str | None:
+        return image_url(info, self._get("poster_path"), size)
+
+    @strawberry.field(description="True when the data has at least one cast or crew credit.")
+    def has_credits(self) -> bool:
+        return bool(self.cat.has_credits[self.row])
 
     @strawberry.field(description="TMDB popularity score.")
     def popularity(self) -> float | None:

@@ -486,7 +486,8 @@ class GraphQLEndpoint:
             result = self.schema.execute_sync(
                 pending.query,
                 variable_values=operation.variables,
-                context_value={"catalog": self.catalog},
+                context_value={"catalog": self.catalog,
+                               "image_base_url": self.settings.image_base_url},
                 operation_name=operation.operation_name,
                 allowed_operation_types=allowed,
             )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from data.paths import DEFAULT_BUILD
+from schema.images import DEFAULT_IMAGE_BASE_URL
 
 PROFILES = ("development", "production")
 
@@ -52,6 +53,8 @@ class Settings:
     header_timeout_s: float = 10.0
     body_timeout_s: float = 10.0
     max_connections: int = 1000
+    # TMDB's documented image base URL; posterUrl / profileUrl append size and path to it.
+    image_base_url: str = DEFAULT_IMAGE_BASE_URL
 
     @classmethod
     def for_profile(cls, profile: str) -> Settings:
@@ -80,7 +83,11 @@ class Settings:
             elif isinstance(current, Path):
                 changes[spec.name] = Path(raw)
             else:
-                changes[spec.name] = type(current)(raw)
+                try:
+                    changes[spec.name] = type(current)(raw)
+                except ValueError:
+                    raise ValueError(f"MOVIES_{spec.name.upper()}={raw!r} is not a valid "
+                                     f"{type(current).__name__}") from None
         changes.update({k: v for k, v in overrides.items() if v is not None})
         return replace(settings, **changes)
 

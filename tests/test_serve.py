@@ -12,11 +12,12 @@ from server.cli import EXIT_NO_BUILD, app
 
 
 def test_production_refuses_a_missing_build(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["serve", "--profile", "production",
-                                      "--data", str(tmp_path / "build")])
+    empty = tmp_path / "build"
+    empty.mkdir()
+    result = CliRunner().invoke(app, ["serve", "--profile", "production", "--data", str(empty)])
     assert result.exit_code == EXIT_NO_BUILD
     assert "no build at" in result.output and "movies etl" in result.output
-    assert not (tmp_path / "build").exists()  # nothing was built
+    assert list(empty.iterdir()) == []  # nothing was built
 
 
 def test_production_refuses_a_build_of_another_contract(sample_build: Path,
