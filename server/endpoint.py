@@ -22,24 +22,23 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from data.catalog import Catalog
+from data.errors import (  # the one registry of codes
+    BAD_REQUEST,
+    BATCH_TOO_LARGE,
+    METHOD_NOT_ALLOWED,
+    PAYLOAD_TOO_LARGE,
+    PERSISTED_QUERY_NOT_FOUND,
+    UNCACHEABLE,
+    UNSUPPORTED_MEDIA_TYPE,
+)
+from data.errors import NOT_FOUND as NOT_FOUND_HTTP
 from schema import deadline
 from server import limits
 from server.cache import PersistedQueries, ResponseCache, etag, request_key, sha256_hex
 from server.observability import CACHE, ERRORS, LATENCY, REQUESTS, log
 from server.settings import Settings
 
-# Transport-level codes (the GraphQL-level ones are in schema/errors.py).
-BAD_REQUEST = "BAD_REQUEST"
-PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
-UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
-METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
-BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
-PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
-NOT_FOUND_HTTP = "NOT_FOUND"
-
 JSON_TYPES = ("application/json", "application/graphql-response+json")
-# Codes whose answers may differ next time, so they are never cached.
-UNCACHEABLE = {"INTERNAL_SERVER_ERROR", "TIMEOUT"}
 # GraphiQL with vendored assets (server/static/graphiql/README.md): it loads nothing from
 # outside the app, unlike strawberry's page, which loads React and GraphiQL from unpkg.com.
 GRAPHIQL_HTML = Path(__file__).resolve().parent / "static" / "graphiql" / "index.html"
@@ -151,7 +150,8 @@ class GraphQLEndpoint:
                 raise RequestFailed(400, BATCH_TOO_LARGE,
                                     f"a batch holds 1 to {self.settings.max_batch} operations")
             operations = [_operation(item) for item in payload]
-            bodies = [self._run(op)[0] for op in operations]
+            with limits.request_budget(self.settings.max_cost):  # one budget for the batch
+                bodies = [self._run(op)[0] for op in operations]
             return Response(b"[" + b",".join(bodies) + b"]", media_type="application/json")
         body, _cost = self._run(_operation(payload))
         return Response(body, media_type="application/json")
