@@ -19,12 +19,11 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from typing import Any
 
 from graphql import (
-    SKIP,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -35,7 +34,6 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     Source,
-    ValidationRule,
     VariableNode,
     get_named_type,
     is_list_type,
@@ -44,7 +42,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 from graphql.language import Lexer, TokenKind
-from strawberry.extensions import AddValidationRules, SchemaExtension, ValidationCache
+from strawberry.extensions import SchemaExtension, ValidationCache
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.types import ExecutionResult
 
@@ -59,6 +57,9 @@ ARGUMENT_DEFAULTS = {"first": DEFAULT_PAGE, "n": 5}
 # Fragment spreads an operation may expand to, counting each place a fragment is spread
 # (a client's real queries use tens; doubling fragments reach 2**levels).
 MAX_SPREADS = 500
+# Selections in one selection set, its fragments' included: the standard overlap rule
+# compares them pairwise.
+MAX_WIDTH = 100
 # Costs are reported saturated here: sizes from variables are unbounded JSON integers, and
 # (2**62)**2 would not fit the 64-bit integers the response encoder (orjson) can write.
 COST_CEILING = 2**53 - 1  # also the largest integer a JavaScript client reads exactly
@@ -69,11 +70,11 @@ PARSE_CACHE = 2048
 # build with ``uv run python -m bench.cost`` (seconds per call / seconds per node of a plain
 # list); re-measure there when the data layer changes.
 FIELD_WEIGHTS: dict[tuple[str, str], int] = {
-    ("Query", "searchMovies"): 60,
-    ("Query", "searchPeople"): 400,
-    ("Query", "recommendations"): 40,
-    ("Query", "moviesLike"): 60,
-    ("Movie", "similar"): 40,
+    ("Query", "searchMovies"): 350,
+    ("Query", "searchPeople"): 3500,
+    ("Query", "recommendations"): 250,
+    ("Query", "moviesLike"): 2500,
+    ("Movie", "similar"): 300,
 }
 
 last_cost: ContextVar[int | None] = ContextVar("last_cost", default=None)
@@ -141,7 +142,7 @@ class TokenLimitedParser(SchemaExtension):
         yield
 
 
-# --- shape: fragment spreads, depth, aliases -----------------------------------------------
+# --- shape: fragment spreads, depth, aliases, width ----------------------------------------
 
 
 @dataclass(frozen=True)
@@ -151,10 +152,13 @@ class Shape:
     depth: int = 0  # nested selection sets below, introspection excluded
     aliases: int = 0  # aliased fields, each place a fragment is spread counted
     spreads: int = 0  # fragment spreads, likewise
+    top: int = 0  # selections it adds to the set it is in (its fragments' included)
+    widest: int = 0  # the most selections of any one set nested inside
 
     def __add__(self, other: Shape) -> Shape:
         return Shape(max(self.depth, other.depth), self.aliases + other.aliases,
-                     self.spreads + other.spreads)
+                     self.spreads + other.spreads, self.top + other.top,
+                     max(self.widest, other.widest))
 
 
 _EMPTY = Shape()
@@ -174,17 +178,17 @@ class ShapeWalker:
         shape = _EMPTY
         for node in selection_set.selections:
             if isinstance(node, FieldNode):
-                if node.alias is not None:
-                    shape += Shape(aliases=1)
+                shape += Shape(aliases=int(node.alias is not None), top=1)
                 if node.selection_set is not None:
                     inner = self.selection_set(node.selection_set)
                     # Introspection is not counted in depth (its type tree nests by design).
                     depth = 0 if node.name.value.startswith("__") else inner.depth + 1
-                    shape += Shape(depth, inner.aliases, inner.spreads)
+                    shape += Shape(depth, inner.aliases, inner.spreads, 0,
+                                   max(inner.widest, inner.top))
             elif isinstance(node, InlineFragmentNode):
-                shape += self.selection_set(node.selection_set)
+                shape += self.selection_set(node.selection_set) + Shape(top=1)
             elif isinstance(node, FragmentSpreadNode):
-                shape += self.fragment(node.name.value) + Shape(spreads=1)
+                shape += self.fragment(node.name.value) + Shape(spreads=1, top=1)
         return shape
 
     def fragment(self, name: str) -> Shape:
@@ -203,46 +207,80 @@ def operation_shapes(document: DocumentNode) -> tuple[ShapeWalker,
                                                       list[tuple[OperationDefinitionNode,
                                                                  Shape]]]:
     walker = ShapeWalker(document)
-    shapes = [(d, walker.selection_set(d.selection_set)) for d in document.definitions
-              if isinstance(d, OperationDefinitionNode)]
+    shapes = []
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            shape = walker.selection_set(definition.selection_set)
+            shapes.append((definition, replace(shape, widest=max(shape.widest, shape.top))))
     return walker, shapes
 
 
-def shape_rule(max_depth: int, max_aliases: int, max_spreads: int) -> type[ValidationRule]:
-    """A validation rule checking spreads, depth and aliases of every operation at once."""
+@dataclass(frozen=True)
+class ShapeLimits:
+    max_depth: int
+    max_aliases: int
+    max_spreads: int = MAX_SPREADS
+    max_width: int = MAX_WIDTH
 
-    class QueryShape(ValidationRule):
-        def enter_document(self, node: DocumentNode, *_args: object) -> object:
-            try:
-                _walker, shapes = operation_shapes(node)
-            except RecursionError:
-                self.report_error(CodedError(
-                    "the document nests selections or fragments too deeply to check",
-                    Code.QUERY_TOO_DEEP, maxDepth=max_depth))
-                return SKIP
-            for operation, shape in shapes:
-                name = operation.name.value if operation.name else "anonymous"
-                if shape.spreads > max_spreads:
-                    self.report_error(CodedError(
-                        f"'{name}' expands more than {max_spreads} fragment spreads: spread "
-                        "each fragment where it is needed, not again inside itself",
-                        Code.TOO_MANY_FRAGMENT_SPREADS, operation, maxSpreads=max_spreads))
-                if shape.depth > max_depth:
-                    self.report_error(CodedError(
-                        f"'{name}' nests {shape.depth} levels, more than the maximum of "
-                        f"{max_depth}", Code.QUERY_TOO_DEEP, operation, maxDepth=max_depth))
-                if shape.aliases > max_aliases:
-                    self.report_error(CodedError(
-                        f"'{name}' has {_count(shape.aliases)} aliases, more than the "
-                        f"maximum of {max_aliases}", Code.TOO_MANY_ALIASES, operation,
-                        maxAliases=max_aliases))
-            return SKIP
 
-    return QueryShape
+def shape_errors(document: DocumentNode, limits: ShapeLimits) -> list[CodedError]:
+    """The coded errors of every operation over a limit (in linear time)."""
+    try:
+        _walker, shapes = operation_shapes(document)
+    except RecursionError:
+        return [CodedError("the document nests selections or fragments too deeply to check",
+                           Code.QUERY_TOO_DEEP, maxDepth=limits.max_depth)]
+    errors: list[CodedError] = []
+    for operation, shape in shapes:
+        name = operation.name.value if operation.name else "anonymous"
+        if shape.spreads > limits.max_spreads:
+            errors.append(CodedError(
+                f"'{name}' expands more than {limits.max_spreads} fragment spreads: spread "
+                "each fragment where it is needed, not again inside itself",
+                Code.TOO_MANY_FRAGMENT_SPREADS, operation, maxSpreads=limits.max_spreads))
+        if shape.depth > limits.max_depth:
+            errors.append(CodedError(
+                f"'{name}' nests {shape.depth} levels, more than the maximum of "
+                f"{limits.max_depth}", Code.QUERY_TOO_DEEP, operation,
+                maxDepth=limits.max_depth))
+        if shape.aliases > limits.max_aliases:
+            errors.append(CodedError(
+                f"'{name}' has {_count(shape.aliases)} aliases, more than the maximum of "
+                f"{limits.max_aliases}", Code.TOO_MANY_ALIASES, operation,
+                maxAliases=limits.max_aliases))
+        if shape.widest > limits.max_width:
+            errors.append(CodedError(
+                f"'{name}' selects {_count(shape.widest)} fields in one selection set "
+                f"(its fragments' included), more than the maximum of {limits.max_width}",
+                Code.QUERY_TOO_COMPLEX, operation, maxSelections=limits.max_width))
+    return errors
 
 
 def _count(value: int) -> str:
     return str(value) if value < 10**9 else "more than a billion"
+
+
+class CheckedValidation(ValidationCache):
+    """The shape limits first, then the standard rules (cached per document).
+
+    The limits run before, not beside, the standard rules: some of those are quadratic in
+    the fields they compare (OverlappingFieldsCanBeMerged took 5 s for 400 repeats of one
+    field), so a document only reaches them once it is known to be small enough.
+    """
+
+    def __init__(self, limits: ShapeLimits, maxsize: int = 2048) -> None:
+        super().__init__(maxsize=maxsize)
+        self.limits = limits
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        assert context.graphql_document is not None
+        errors = shape_errors(context.graphql_document, self.limits)
+        if errors:
+            context.pre_execution_errors = list(errors)
+            yield
+            return
+        yield from super().on_validate()
 
 
 # --- cost ----------------------------------------------------------------------------------
@@ -455,24 +493,23 @@ class CostLimit(SchemaExtension):
 
 def extensions(
     *, max_depth: int, max_aliases: int, max_tokens: int, max_cost: int, introspection: bool,
-    max_spreads: int = MAX_SPREADS,
+    max_spreads: int = MAX_SPREADS, max_width: int = MAX_WIDTH,
 ) -> list[Callable[[], SchemaExtension]]:
     """Factories for the schema's extensions.
 
-    The validation-rule extensions are built once and the factory hands out that one object:
-    the validation cache is keyed by rule class, so a fresh rule class per operation would
-    miss the cache every time. Sharing is safe: the extension holds no per-operation state.
+    The introspection rule's extension is built once and the factory hands out that one
+    object: its rule class is made in ``__init__``, and the validation cache is keyed by
+    rule class, so a fresh one per operation would miss the cache every time. Sharing is
+    safe: it holds no per-operation state.
     """
-    rules: list[SchemaExtension] = [
-        AddValidationRules([shape_rule(max_depth, max_aliases, max_spreads)]),
-    ]
+    shape = ShapeLimits(max_depth, max_aliases, max_spreads, max_width)
+    factories: list[Callable[[], SchemaExtension]] = [partial(TokenLimitedParser, max_tokens)]
     if not introspection:
-        rules.append(DisableIntrospection())
+        factories.append(partial(_same, DisableIntrospection()))
     return [
-        partial(TokenLimitedParser, max_tokens),
-        *[partial(_same, rule) for rule in rules],
+        *factories,
         partial(CostLimit, max_cost),
-        partial(ValidationCache, maxsize=2048),
+        partial(CheckedValidation, shape, 2048),
     ]
 
 
