@@ -5,7 +5,8 @@ Codes are decided by where an error comes from, never by its wording:
 - data-layer errors (``DataError``) and the API's own limits (``CodedError``) carry theirs;
 - a ``GraphQLSyntaxError`` is a parse failure;
 - whatever the validation step reports is a validation failure (coded as it leaves that step);
-- an error located at a variable definition, before execution, is a bad variable value;
+- an error located at a variable definition, before execution, or one graphql-core raises
+  at an argument while it runs a field, is a bad input value;
 - anything else that escapes a resolver is an internal error: logged with the request id and
   masked.
 """
@@ -76,6 +77,10 @@ def _code_for(error: GraphQLError) -> tuple[GraphQLError, Code]:
     if isinstance(error, GraphQLSyntaxError) or isinstance(original, GraphQLSyntaxError):
         code = Code.GRAPHQL_PARSE_FAILED
     elif _at_variable(error):
+        code = Code.BAD_USER_INPUT
+    elif isinstance(original, GraphQLError) and original.nodes:
+        # graphql-core coercing an argument as it runs a field (a null variable for a
+        # non-null argument): located at what the client wrote.
         code = Code.BAD_USER_INPUT
     elif error.path is None and (original is None or isinstance(original, GraphQLError)):
         # graphql-core's own objections to the request outside any field (an operation it

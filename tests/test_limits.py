@@ -209,6 +209,10 @@ def test_one_registry_of_codes() -> None:
     # ... and an error at a variable's definition before execution is a bad value.
     (GraphQLError("reworded", nodes=[parse("query($n: Int) { a }").definitions[0]
                                      .variable_definitions[0]]), Code.BAD_USER_INPUT),
+    # graphql-core coercing an argument while running a field: located at the argument.
+    (GraphQLError("reworded", path=["movies"], original_error=GraphQLError(
+        "reworded", nodes=[parse("{ a(b: null) }").definitions[0].selection_set
+                           .selections[0].arguments[0].value])), Code.BAD_USER_INPUT),
     # A bare error outside any field is graphql-core objecting to the request.
     (GraphQLError("Variable '$x' got invalid value, said a resolver"),
      Code.GRAPHQL_VALIDATION_FAILED),
@@ -329,3 +333,10 @@ def test_cost_benchmark_measures_every_weighted_field(sample_build: Path) -> Non
     for r in results:
         assert r.cost > 1 and r.median_ms > 0 and r.us_per_unit > 0
     assert "spread (max / min seconds per unit)" in cost.markdown(results)
+
+
+def test_null_for_a_non_null_argument_is_bad_input(client: TestClient) -> None:
+    # Coerced while the field runs (the argument has a default, so validation allows it).
+    body = _post(client, f"query {_unique()}($s: MovieSort) {{ movies(sort: $s) "
+                         "{ totalCount } }", {"s": None})
+    assert _codes(body) == ["BAD_USER_INPUT"]
