@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -46,11 +45,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if endpoint.catalog is None:
+            # Maps the serving image; nothing proportional to the catalogue is built here.
             endpoint.catalog = Catalog.load(settings.data)
-        # The catalog is millions of long-lived objects that never change: move them out of
-        # the collector's sight, or every full collection rescans them (it tripled latency).
-        gc.collect()
-        gc.freeze()
         manifest = endpoint.catalog.manifest
         BUILD.labels(str(manifest["contract_version"]), manifest["built_at"],
                      str(endpoint.catalog.n_movies)).set(1)

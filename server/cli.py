@@ -33,6 +33,7 @@ log = logging.getLogger("movies")
 # Exit codes shared by the commands.
 EXIT_INPUT = 2  # an input file is missing, not CSV, or has the wrong columns
 EXIT_INVALID = 3  # the built tables broke the contract; nothing was published
+EXIT_NO_BUILD = 4  # production was asked to serve a missing or stale build
 
 
 @contextmanager
@@ -55,8 +56,8 @@ def build_warehouse(
 ) -> dict[str, Any]:
     """Run the ETL (and fit the recommender) from the given or default inputs."""
 
-    from data.recommender import fit_index
     from etl.pipeline import Inputs, default_inputs, run
+    from etl.vectorize import fit_index
 
     defaults = default_inputs()
     inputs = Inputs(
@@ -116,23 +117,6 @@ def etl(
     _print_summary(manifest)
 
 
-def _inputs_changed(manifest: dict[str, Any]) -> str | None:
-    """Why the default inputs (data/raw/ or the sample) differ from those of the build, if
-    they do: another file, or the same file with another size or time."""
-    from etl.pipeline import default_inputs
-
-    built = manifest.get("inputs", {})
-    for kind, path in vars(default_inputs()).items():
-        if path is None:
-            continue
-        before = built.get(kind, {})
-        if before.get("path") != str(path) or before.get("bytes") != path.stat().st_size:
-            return f"{kind} is now {path}"
-        if path.stat().st_mtime > before.get("mtime", float("inf")):
-            return f"{path} changed"
-    return None
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address [MOVIES_HOST]")] = None,
@@ -145,46 +129,32 @@ def serve(
 ) -> None:
     """Serve the GraphQL API (GraphiQL at /graphql in development).
 
-    With no build yet, the ETL runs first (on data/raw/ if the full files are there, else on
-    the embedded sample), so a fresh clone serves real movies with this one command.
+    In development, with no build yet (or one older than the data), the ETL runs first (on
+    data/raw/ if the full files are there, else on the embedded sample), so a fresh clone
+    serves real movies with this one command. Production never builds at start: it refuses
+    a missing or stale build. Workers serve the build the link points to at start; send
+    SIGHUP to switch them, one by one, to a newly published build.
     """
     import os
-    import tempfile
 
-    import uvicorn
-
-    from data.catalog import BuildError, read_manifest
+    from etl.pipeline import build_problem
+    from server.run import serve as run_server
     from server.settings import Settings
 
     if profile is not None:
         os.environ["MOVIES_PROFILE"] = profile
     settings = Settings.from_env(host=host, port=port, workers=workers, data=data)
-    reason = None
-    try:
-        manifest = read_manifest(settings.data)
-        if data is None and (changed := _inputs_changed(manifest)):
-            reason = f"the build is older than the data: {changed}"
-    except BuildError as exc:
-        reason = str(exc)
-    if reason is not None:
-        err.print(f"{reason}: building it now")
+    problem = build_problem(settings.data, against_defaults=data is None)
+    if problem is not None and settings.profile == "production":
+        typer.echo(f"error: {problem} (production serves only a finished build: run "
+                   f"`movies etl --out {settings.data}` first)", err=True)
+        raise typer.Exit(EXIT_NO_BUILD)
+    if problem is not None:
+        err.print(f"{problem}: building it now")
         _print_summary(build_warehouse(None, None, None, settings.data))
-    os.environ.update(settings.to_env())
-    if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="movies-metrics-")
     err.print(f"serving http://{settings.host}:{settings.port}/graphql "
               f"({settings.profile}, {settings.workers} worker(s))")
-    uvicorn.run(
-        "server.app:app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        access_log=False,
-        log_level="warning",
-        # Loading a full-scale catalog can take longer than uvicorn's default ping budget.
-        timeout_worker_healthcheck=120,
-    )
+    run_server(settings)
 
 
 @app.command()

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from data.catalog import Catalog
-from data.recommender import fit_index
 from etl.pipeline import default_inputs, run
+from etl.vectorize import fit_index
 from server.settings import Settings
 
 # Starlette's TestClient warns about httpx on every import; it is not ours to fix.
