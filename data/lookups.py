@@ -41,6 +41,10 @@ def _text(value: str, what: str) -> str:
     if len(value) > MAX_TEXT:
         raise BadInput(f"{what} is longer than {MAX_TEXT} characters", argument=what)
     key = fold(value)
+    # Measured again after folding: compatibility forms expand (U+FDFA is 18 letters).
+    if len(key) > MAX_TEXT:
+        raise BadInput(f"{what} is longer than {MAX_TEXT} characters once normalised",
+                       argument=what)
     if not key:
         raise BadInput(f"{what} must not be empty", argument=what)
     return key
@@ -463,6 +467,10 @@ def movies_like(catalog: Catalog, text: str, n: int) -> list[Recommendation]:
     check_n(n)
     if len(text) > MAX_TEXT * 5:
         raise BadInput(f"text is longer than {MAX_TEXT * 5} characters", argument="text")
-    if not fold(text):
+    folded = fold(text)
+    if len(folded) > MAX_TEXT * 5:
+        raise BadInput(f"text is longer than {MAX_TEXT * 5} characters once normalised",
+                       argument="text")
+    if not folded:
         raise BadInput("text must not be empty", argument="text")
     return [Recommendation(nb.row, nb.score, []) for nb in index.like_text(text, n)]

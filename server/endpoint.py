@@ -42,36 +42,30 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from data.catalog import Catalog
+from data.errors import (  # the one registry of codes
+    BAD_REQUEST,
+    BATCH_TOO_LARGE,
+    INTERNAL,
+    METHOD_NOT_ALLOWED,
+    NOT_ACCEPTABLE,
+    PAYLOAD_TOO_LARGE,
+    PERSISTED_QUERY_NOT_FOUND,
+    REQUEST_TIMEOUT,
+    SERVER_BUSY,
+    TIMEOUT,
+    UNCACHEABLE,
+    UNSUPPORTED_MEDIA_TYPE,
+)
+from data.errors import NOT_FOUND as NOT_FOUND_HTTP
 from schema import deadline
 from server import limits
 from server.cache import Answer, PersistedQueries, ResponseCache, etag, request_key, sha256_hex
 from server.observability import CACHE, ERRORS, LATENCY, REQUESTS, OperationLabels, log
 from server.settings import Settings
 
-# Transport-level codes (the GraphQL-level ones are in schema/errors.py).
-BAD_REQUEST = "BAD_REQUEST"
-PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
-UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
-METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
-BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
-PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
-NOT_FOUND_HTTP = "NOT_FOUND"
-NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
-REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
-SERVER_BUSY = "SERVER_BUSY"
-TRANSPORT_CODES = (
-    BAD_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, METHOD_NOT_ALLOWED, BATCH_TOO_LARGE,
-    PERSISTED_QUERY_NOT_FOUND, NOT_FOUND_HTTP, NOT_ACCEPTABLE, REQUEST_TIMEOUT, SERVER_BUSY,
-)
-# GraphQL-level codes this module produces itself (named as in schema/errors.py).
-TIMEOUT = "TIMEOUT"
-INTERNAL = "INTERNAL_SERVER_ERROR"
-
 APPLICATION_JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 REQUEST_TYPES = (APPLICATION_JSON, GRAPHQL_RESPONSE_JSON)
-# Codes whose answers may differ next time, so they are never cached.
-UNCACHEABLE = {INTERNAL, TIMEOUT}
 # Status of a request error (no data) under application/graphql-response+json, by code;
 # every other request error is the client's: 400.
 REQUEST_ERROR_STATUS = {PERSISTED_QUERY_NOT_FOUND: 404, INTERNAL: 500, TIMEOUT: 504}
@@ -451,10 +445,12 @@ class GraphQLEndpoint:
             answers[i] = None
 
         def job() -> None:
-            for i, pending in zip(todo, jobs, strict=True):
-                if time.monotonic() >= deadline_at:
-                    return  # the rest are answered TIMEOUT
-                answers[i] = self._run(pending, deadline_at, allowed)
+            # One cost budget for the whole request: a batch cannot multiply it.
+            with limits.request_budget(self.settings.max_cost):
+                for i, pending in zip(todo, jobs, strict=True):
+                    if time.monotonic() >= deadline_at:
+                        return  # the rest are answered TIMEOUT
+                    answers[i] = self._run(pending, deadline_at, allowed)
 
         try:
             done = await self.pool.run(job, deadline_at + HARD_STOP_GRACE_S - time.monotonic())
