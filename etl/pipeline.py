@@ -116,6 +116,20 @@ def run(
     Raises ``extract.InputError`` for unusable inputs and ``publish.ValidationFailed`` when
     the tables break the contract; in both cases nothing at ``out`` changes.
     """
+    # One run per output, decided before any work: a second run fails at once.
+    pub.acquire(out)
+    try:
+        return _run(inputs, out, step, fit_index)
+    finally:
+        pub.release(out)
+
+
+def _run(
+    inputs: Inputs,
+    out: Path,
+    step: Step,
+    fit_index: Callable[[dict[str, pl.DataFrame], Path], dict[str, Any]] | None,
+) -> dict[str, Any]:
     started = time.perf_counter()
     timings: dict[str, float] = {}
     files = {"movies": inputs.movies, "credits": inputs.credits}
