@@ -18,6 +18,7 @@ import polars as pl
 
 from data.contract import CONTRACT_VERSION, TABLES, polars_schema
 from data.recommender import INDEX_DIR, Index
+from data.search import NameIndex, movie_name_index, person_name_index
 
 
 class BuildError(Exception):
@@ -133,7 +134,6 @@ class Catalog:
 
         # Lookup keys: folded title/name -> rows, most-voted (most-credited) first.
         self.title_rows = self._key_index(movies, "title_key", pl.col("vote_count"))
-        self.title_keys = list(self.title_rows)
 
         cast = tables["cast"]
         crew = tables["crew"]
@@ -176,8 +176,20 @@ class Catalog:
         self.directed_counts = directed_counts
         self.actor_names = self._name_index(people, cast_counts)
         self.director_names = self._name_index(people, directed_counts)
-        self.actor_keys = list(self.actor_names)
-        self.director_keys = list(self.director_names)
+
+        # --- name search: built at load for now ----------------------------------------------
+        # TEMPORARY: these arrays belong in the ETL's serving image, memory-mapped by every
+        # worker (NameIndex reads them as they are); built here from the loaded columns until
+        # that image exists.
+        self.title_search = NameIndex(movie_name_index(
+            self.m["title_key"], self.m["original_title"], movies["vote_count"].to_numpy()
+        ))
+        self.people_search = NameIndex(person_name_index(
+            people["name_key"].to_list(), cast_counts + directed_counts
+        ))
+        self.is_actor = cast_counts > 0
+        self.is_director = directed_counts > 0
+        # --- end of name search --------------------------------------------------------------
 
         self._entities(tables, movie_ix, release)
         self.returns = np.asarray(self.m["return"], dtype=np.float64)

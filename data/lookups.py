@@ -14,10 +14,12 @@ from rapidfuzz import fuzz, process
 
 from data.catalog import Catalog
 from data.errors import BadInput, NotFound
+from data.search import Hit
 from data.text import fold
 
 MAX_TEXT = 200  # longest title, name or search text accepted
 MIN_VOTES_FOR_RATING = 2000  # the assignment's rule: "at least 2000 votes"
+SUGGESTIONS = 5  # "did you mean" entries of a NOT_FOUND
 
 MONTHS_ES = (
     "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
@@ -123,10 +125,9 @@ def resolve_title(catalog: Catalog, title: str, year: int | None = None) -> Titl
     key = _text(title, "title")
     rows = catalog.title_rows.get(key)
     if rows is None:
-        suggestions = [
-            _movie_label(catalog, catalog.title_rows[k][0])
-            for k in _suggest(key, catalog.title_keys)
-        ]
+        # The search's own ranking, so "did you mean" and searchMovies agree.
+        hits = catalog.title_search.search(title, SUGGESTIONS)
+        suggestions = [_movie_label(catalog, hit.target) for hit in hits]
         raise NotFound(f"no movie titled {title[:80]!r}", suggestions=suggestions)
     if year is not None:
         dated = [r for r in rows if catalog.m["release_year"][r] == year]
@@ -200,8 +201,8 @@ def resolve_person(
     index = catalog.actor_names if role is Role.ACTOR else catalog.director_names
     rows = index.get(key)
     if rows is None:
-        keys = catalog.actor_keys if role is Role.ACTOR else catalog.director_keys
-        suggestions = [catalog.p["name"][index[k][0]] for k in _suggest(key, keys)]
+        hits = catalog.people_search.search(name, SUGGESTIONS, _role_mask(catalog, role))
+        suggestions = [catalog.p["name"][hit.target] for hit in hits]
         raise NotFound(f"no {role.value} named {name[:80]!r}", suggestions=suggestions)
     return PersonMatch(row=rows[0], candidates=list(rows))
 
@@ -248,42 +249,24 @@ def director_sentence(catalog: Catalog, person_row: int, films: Filmography) -> 
 # --- search and browse ---------------------------------------------------------------------
 
 
-def search_movies(catalog: Catalog, query: str, limit: int) -> list[tuple[int, float]]:
-    """Fuzzy, accent-insensitive title search: (movie row, score 0-100), best first; among
-    equal scores the more voted movie first."""
-    key = _text(query, "query")
-    found = process.extract(
-        key, catalog.title_keys, scorer=fuzz.WRatio, limit=limit, score_cutoff=50
-    )
-    hits: list[tuple[int, float]] = []
-    for choice, score, _ix in found:
-        # A title that starts with what was typed ranks above a mid-word match.
-        bonus = 1.0 if choice.startswith(key) else 0.0
-        hits.extend((row, min(100.0, float(score) + bonus)) for row in catalog.title_rows[choice])
-    votes = catalog.m["vote_count"]
-    hits.sort(key=lambda hit: (-hit[1], -votes[hit[0]], hit[0]))
-    return hits[:limit]
+def search_movies(catalog: Catalog, query: str, limit: int) -> list[Hit]:
+    """Fuzzy, accent-insensitive search over titles and original titles: movie rows, best
+    first (``data.search`` says how they are ranked); nothing when nothing is close."""
+    _text(query, "query")
+    return catalog.title_search.search(query, limit)
 
 
-def search_people(
-    catalog: Catalog, query: str, role: Role | None, limit: int
-) -> list[tuple[int, float]]:
-    key = _text(query, "query")
-    actors = (catalog.actor_names, catalog.actor_keys)
-    directors = (catalog.director_names, catalog.director_keys)
-    indexes = [actors, directors] if role is None else [
-        actors if role is Role.ACTOR else directors]
-    best: dict[int, float] = {}
-    for index, keys in indexes:
-        # The prebuilt key lists: listing a 300k-key dict per request costs milliseconds.
-        for choice, score, _ix in process.extract(
-            key, keys, scorer=fuzz.WRatio, limit=limit, score_cutoff=50
-        ):
-            for row in index[choice]:
-                best[row] = max(best.get(row, 0.0), float(score))
-    credits = catalog.cast_counts + catalog.directed_counts
-    ranked = sorted(best.items(), key=lambda hit: (-hit[1], -credits[hit[0]], hit[0]))
-    return ranked[:limit]
+def _role_mask(catalog: Catalog, role: Role | None) -> np.ndarray | None:
+    if role is None:
+        return None
+    return catalog.is_actor if role is Role.ACTOR else catalog.is_director
+
+
+def search_people(catalog: Catalog, query: str, role: Role | None, limit: int) -> list[Hit]:
+    """Fuzzy search over the names of actors and directors (or one of the two): person rows,
+    best first; among near-equal names the more credited first."""
+    _text(query, "query")
+    return catalog.people_search.search(query, limit, _role_mask(catalog, role))
 
 
 class SortKey(Enum):
