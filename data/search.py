@@ -39,7 +39,7 @@ from data.text import fold
 
 FORMAT = 1  # bump when the arrays' layout or meaning changes
 
-FLOOR = 62.0  # best score a query must reach to get any hit at all
+FLOOR = 72.0  # best score a query must reach to get any hit at all
 PRIOR_WEIGHT = 0.06  # share of the score given to popularity: breaks near-ties only
 PREFIX_WEIGHT = 0.94  # a query word that is a prefix of a key word, vs the whole word
 WORD_MATCH = 75.0  # a key word this similar to a query word counts as covered
@@ -49,7 +49,7 @@ NON_EXACT_CAP = 99.0
 
 PREFIX_CANDIDATES = 100  # most popular keys starting with the query
 GRAM_CANDIDATES = 200  # keys sharing the most query trigrams
-MIN_CONTAINMENT = 0.3  # share of the query's trigram weight a candidate must hold
+MIN_CONTAINMENT = 0.15  # share of the query's trigram weight a candidate must hold
 MAX_GRAMS = 48  # rarest trigrams of a long query used for candidates
 MAX_WORDS = 12  # query words scored
 EDIT_CANDIDATES = 150  # keys with a word one edit away from a query word
@@ -239,7 +239,6 @@ class NameIndex:
         self.size = len(self.offsets) - 1
         self._bytes = memoryview(np.ascontiguousarray(self.blob)).cast("B")
         self._sorted_keys = _SortedKeys(self)
-        self._unseen_idf = float(np.log1p(max(self.size, 1)))
 
     def key(self, i: int) -> str:
         return str(self._bytes[int(self.offsets[i]) : int(self.offsets[i + 1])], "utf-8")
@@ -341,7 +340,8 @@ class NameIndex:
         known = self.gram_values[at] == grams
         ids = at[known]
         weights = np.asarray(self.gram_idf[ids], dtype=np.float64)
-        total = weights.sum() + self._unseen_idf * int((~known).sum())
+        # A trigram no key has (a typo's) is left out: it would lower every key alike.
+        total = weights.sum()
         if ids.size > MAX_GRAMS:  # a long query: its rarest trigrams find it
             rare = np.argsort(-weights, kind="stable")[:MAX_GRAMS]
             ids, weights = ids[rare], weights[rare]
