@@ -47,12 +47,15 @@ COVER_BASE = 0.86  # word score of a key none of whose letters beyond the match 
 START_FACTOR = 0.97  # word score when the key does not start with the first query word
 NON_EXACT_CAP = 99.0
 
-PREFIX_CANDIDATES = 100  # most popular keys starting with the query
-GRAM_CANDIDATES = 200  # keys sharing the most query trigrams
+EXACT_CANDIDATES = 100  # keys equal to the query (the largest page a search returns)
+PREFIX_CANDIDATES = 60  # most popular keys starting with the query
+GRAM_CANDIDATES = 150  # keys sharing the most query trigrams
 MIN_CONTAINMENT = 0.15  # share of the query's trigram weight a candidate must hold
 MAX_GRAMS = 48  # rarest trigrams of a long query used for candidates
+COMMON_GRAM = 0.02  # a trigram in more than this share of keys is dropped ...
+MIN_RARE_GRAMS = 3  # ... when at least this many rarer ones remain
 MAX_WORDS = 12  # query words scored
-EDIT_CANDIDATES = 150  # keys with a word one edit away from a query word
+EDIT_CANDIDATES = 100  # keys with a word one edit away from a query word
 EDIT_WORDS = (4, 8)  # key words indexed by their one-deletion variants (shorter: too vague)
 
 ARTICLES = frozenset({"the", "a", "an"})
@@ -75,12 +78,42 @@ class Hit:
 
 _APOSTROPHES = re.compile("['’`´]")
 _NON_WORD = re.compile(r"[\W_]+")
+# ASCII text (most keys) takes str.translate: apostrophes go, other punctuation is a space.
+_ASCII = {ord(c): " " for c in map(chr, range(128)) if not c.isalnum()} | {ord("'"): None,
+                                                                          ord("`"): None}
+
+
+def _tidy(folded: str) -> str:
+    """``search_form`` of text already folded by ``data.text.fold``."""
+    if folded.isascii():
+        return " ".join(folded.translate(_ASCII).split())
+    # Folding again is a no-op except where lowercasing made a combining mark (İ -> i̇).
+    return _NON_WORD.sub(" ", _APOSTROPHES.sub("", fold(folded))).strip()
 
 
 def search_form(text: str) -> str:
     """What keys and queries are compared as: ``fold`` (case, accents, spaces), apostrophes
     dropped ("schindlers"), any other punctuation a space."""
-    return _NON_WORD.sub(" ", _APOSTROPHES.sub("", fold(text))).strip()
+    return _tidy(fold(text))
+
+
+def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and each value's index among them, from one sort."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.concatenate([[True], ordered[1:] != ordered[:-1]]) if values.size else (
+        np.zeros(0, dtype=bool))
+    inverse = np.empty(values.size, dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], inverse
+
+
+def _unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (a sort: NumPy's hash-based unique is slower on big int64)."""
+    values = np.sort(values)
+    if values.size:
+        values = values[np.concatenate([[True], values[1:] != values[:-1]])]
+    return values
 
 
 def _codepoints(text: str) -> np.ndarray:
@@ -98,7 +131,7 @@ def _query_grams(q: str) -> np.ndarray:
     cp = _codepoints(" " + q)
     if cp.size < 3:
         return np.empty(0, dtype=np.int64)
-    return np.unique(_gram_values(cp, np.arange(cp.size - 2)))
+    return _unique(_gram_values(cp, np.arange(cp.size - 2)))
 
 
 def build_name_index(
@@ -112,7 +145,7 @@ def build_name_index(
     fields = np.asarray(fields, dtype=np.int8)
     if not (targets.shape == fields.shape == (n,)):
         raise ValueError("keys, targets and fields must have the same length")
-    forms = [search_form(k) for k in keys]
+    forms = [_tidy(k) for k in keys]
     encoded = [f.encode() for f in forms]
     lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
     offsets = np.zeros(n + 1, dtype=np.int64)
@@ -132,8 +165,8 @@ def build_name_index(
     pos = np.arange(cp.size, dtype=np.int64)
     valid = pos + 2 < pstart[owner + 1]
     grams = _gram_values(cp, pos[valid])
-    vocab, gram_id = np.unique(grams, return_inverse=True)
-    pairs = np.unique(gram_id.astype(np.int64) * max(n, 1) + owner[valid])
+    vocab, gram_id = _unique_inverse(grams)
+    pairs = _unique(gram_id.astype(np.int64) * max(n, 1) + owner[valid])
     gram_of, key_of = np.divmod(pairs, max(n, 1))
     df = np.bincount(gram_of, minlength=vocab.size)
     gram_offsets = np.zeros(vocab.size + 1, dtype=np.int64)
@@ -195,9 +228,9 @@ def _edit_postings(forms: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray
     base = np.repeat(first[words] - np.concatenate([[0], np.cumsum(per)[:-1]]), per)
     variant = flat[base + np.arange(int(per.sum()))]
     owner = np.repeat(keys, per)
-    values, value_id = np.unique(variant, return_inverse=True)
+    values, value_id = _unique_inverse(variant)
     n = max(len(forms), 1)
-    pairs = np.unique(value_id.astype(np.int64) * n + owner)
+    pairs = _unique(value_id.astype(np.int64) * n + owner)
     value_of, key_of = np.divmod(pairs, n)
     offsets = np.zeros(values.size + 1, dtype=np.int64)
     np.cumsum(np.bincount(value_of, minlength=values.size), out=offsets[1:])
@@ -292,7 +325,7 @@ class NameIndex:
         if grams.size:
             parts.append(self._sharing_grams(grams))
         parts.append(self._one_edit(q))
-        return np.unique(np.concatenate(parts))
+        return _unique(np.concatenate(parts))
 
     def _one_edit(self, q: str) -> np.ndarray:
         """Keys with words one edit from the query's words, most of the query first."""
@@ -307,27 +340,28 @@ class NameIndex:
             ids = at[self.edit_values[at] == hashes]
             if ids.size == 0:
                 continue
-            keys = np.unique(np.concatenate(
+            keys = _unique(np.concatenate(
                 [self.edit_keys[self.edit_offsets[i] : self.edit_offsets[i + 1]] for i in ids]
             ))
             found.append(keys)
             weights.append(np.full(keys.size, float(len(word))))
         if not found:
             return np.empty(0, dtype=np.int64)
-        keys, inverse = np.unique(np.concatenate(found), return_inverse=True)
-        matched = np.bincount(inverse, weights=np.concatenate(weights))
+        keys, matched = _sum_by(np.concatenate(found), np.concatenate(weights))
         if keys.size > EDIT_CANDIDATES:
             value = matched + 1e-3 * self.prior[keys]
             keys = keys[np.argpartition(-value, EDIT_CANDIDATES)[:EDIT_CANDIDATES]]
         return keys.astype(np.int64)
 
     def _prefixed(self, q: str) -> np.ndarray:
-        """Keys equal to ``q`` (all of them) and the most popular keys starting with it."""
+        """Keys equal to ``q`` and the most popular keys starting with it."""
         keys = self._sorted_keys
         lo = bisect.bisect_left(keys, q)
         exact_hi = bisect.bisect_right(keys, q, lo=lo)
         hi = bisect.bisect_left(keys, q + "\U0010ffff", lo=exact_hi)
         exact = np.asarray(self.sorted[lo:exact_hi], dtype=np.int64)
+        if exact.size > EXACT_CANDIDATES:  # hundreds of namesakes: the most popular
+            exact = exact[np.argpartition(-self.prior[exact], EXACT_CANDIDATES)[:EXACT_CANDIDATES]]
         longer = np.asarray(self.sorted[exact_hi:hi], dtype=np.int64)
         if longer.size > PREFIX_CANDIDATES:
             popular = np.argpartition(-self.prior[longer], PREFIX_CANDIDATES)[:PREFIX_CANDIDATES]
@@ -337,28 +371,45 @@ class NameIndex:
     def _sharing_grams(self, grams: np.ndarray) -> np.ndarray:
         at = np.searchsorted(self.gram_values, grams)
         at = np.minimum(at, self.gram_values.size - 1)
-        known = self.gram_values[at] == grams
-        ids = at[known]
-        weights = np.asarray(self.gram_idf[ids], dtype=np.float64)
-        # A trigram no key has (a typo's) is left out: it would lower every key alike.
-        total = weights.sum()
-        if ids.size > MAX_GRAMS:  # a long query: its rarest trigrams find it
-            rare = np.argsort(-weights, kind="stable")[:MAX_GRAMS]
-            ids, weights = ids[rare], weights[rare]
-            total = weights.sum()
+        ids = at[self.gram_values[at] == grams]
         if ids.size == 0:
             return np.empty(0, dtype=np.int64)
+        weights = np.asarray(self.gram_idf[ids], dtype=np.float64)
+        # Rarest first; a trigram no key has (a typo's) is left out: it lowers every key alike.
+        # A long query keeps its rarest trigrams, and the commonest ("an ", " jo") are dropped
+        # while enough others remain: they add little weight and most of the postings.
+        order = np.argsort(-weights, kind="stable")[:MAX_GRAMS]
+        ids, weights = ids[order], weights[order]
+        total = weights.sum()
         starts, ends = self.gram_offsets[ids], self.gram_offsets[ids + 1]
-        postings = np.concatenate([self.gram_keys[s:e] for s, e in zip(starts, ends, strict=True)])
-        overlap = np.bincount(
-            postings, weights=np.repeat(weights, ends - starts), minlength=self.size
-        )
-        cand = np.flatnonzero(overlap >= MIN_CONTAINMENT * total)
+        common = (ends - starts) > COMMON_GRAM * self.size
+        if (~common).sum() >= MIN_RARE_GRAMS:
+            rare = ~common
+            ids, weights, starts, ends = ids[rare], weights[rare], starts[rare], ends[rare]
+        postings = np.concatenate([self.gram_keys[a:b] for a, b in zip(starts, ends, strict=True)])
+        cand, overlap = _sum_by(postings, np.repeat(weights, ends - starts), self.size)
+        keep = overlap >= MIN_CONTAINMENT * total
+        cand, overlap = cand[keep], overlap[keep]
         if cand.size > GRAM_CANDIDATES:
             # Most of the query's weight first; the prior (< 1) orders equal overlaps.
-            value = overlap[cand] / total + 1e-3 * self.prior[cand]
+            value = overlap / total + 1e-3 * self.prior[cand]
             cand = cand[np.argpartition(-value, GRAM_CANDIDATES)[:GRAM_CANDIDATES]]
         return cand.astype(np.int64)
+
+
+def _sum_by(keys: np.ndarray, weights: np.ndarray, size: int | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ``keys`` and the sum of their ``weights``: a bincount over ``size`` slots
+    when the keys are many, else a sort (cheaper than clearing a big count array)."""
+    if size is not None and keys.size * 8 > size:
+        sums = np.bincount(keys, weights=weights, minlength=size)
+        found = np.flatnonzero(sums)
+        return found, sums[found]
+    order = np.argsort(keys, kind="stable")
+    keys, weights = keys[order], weights[order]
+    first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if keys.size else (
+        np.zeros(0, dtype=np.int64))
+    return keys[first], np.add.reduceat(weights, first) if keys.size else weights
 
 
 def similarity(q: str, forms: list[str]) -> np.ndarray:
