@@ -237,13 +237,12 @@ def cases(build: Path, seed: int = 0, movies: int = MOVIES, people: int = PEOPLE
 Search = Callable[[str, str], list[int]]  # (entity, query) -> ids, best first
 
 
-def graphql_search(build: Path) -> Search:
-    """Searches through the GraphQL schema over a catalog of ``build``."""
-    from data.catalog import Catalog
+def graphql_search(catalog: Any) -> Search:
+    """Searches through the GraphQL schema over a loaded ``data.catalog.Catalog``."""
     from schema import build_schema
 
     schema = build_schema()
-    context = {"catalog": Catalog.load(build)}
+    context = {"catalog": catalog}
 
     def search(entity: str, query: str) -> list[int]:
         document, root, item = ((MOVIE_QUERY, "searchMovies", "movie") if entity == "movies"
@@ -293,9 +292,11 @@ def goals(results: list[Result]) -> list[dict[str, Any]]:
 
 
 def evaluate(build: Path, seed: int = 0) -> dict[str, Any]:
+    from data.catalog import Catalog
+
     build = Path(build)
     evaluation = cases(build, seed)
-    results = run(graphql_search(build), evaluation)
+    results = run(graphql_search(Catalog.load(build)), evaluation)
     return {"build": str(build.resolve()), "seed": seed, "results": results,
             "goals": goals(results)}
 
