@@ -288,9 +288,7 @@ class NameIndex:
         q = search_form(query)
         if not q or limit <= 0 or self.size == 0:
             return []
-        cand = self._candidates(q)
-        if allow is not None and cand.size:
-            cand = cand[allow[self.targets[cand]]]
+        cand = self._candidates(q, allow)
         if cand.size == 0:
             return []
         forms = self.keys(cand)
@@ -319,15 +317,22 @@ class NameIndex:
                 break
         return hits
 
-    def _candidates(self, q: str) -> np.ndarray:
-        parts = [self._prefixed(q)]
+    def _candidates(self, q: str, allow: np.ndarray | None) -> np.ndarray:
+        # Each source drops disallowed targets before keeping its best: a director search
+        # must not lose its directors to the actors that fill the candidate budget.
+        parts = [self._prefixed(q, allow)]
         grams = _query_grams(q)
         if grams.size:
-            parts.append(self._sharing_grams(grams))
-        parts.append(self._one_edit(q))
+            parts.append(self._sharing_grams(grams, allow))
+        parts.append(self._one_edit(q, allow))
         return _unique(np.concatenate(parts))
 
-    def _one_edit(self, q: str) -> np.ndarray:
+    def _permitted(self, keys: np.ndarray, allow: np.ndarray | None) -> np.ndarray:
+        if allow is None:
+            return np.ones(keys.size, dtype=bool)
+        return np.asarray(allow[self.targets[keys]], dtype=bool)
+
+    def _one_edit(self, q: str, allow: np.ndarray | None) -> np.ndarray:
         """Keys with words one edit from the query's words, most of the query first."""
         lo, hi = EDIT_WORDS
         found: list[np.ndarray] = []
@@ -348,27 +353,31 @@ class NameIndex:
         if not found:
             return np.empty(0, dtype=np.int64)
         keys, matched = _sum_by(np.concatenate(found), np.concatenate(weights))
+        keep = self._permitted(keys, allow)
+        keys, matched = keys[keep], matched[keep]
         if keys.size > EDIT_CANDIDATES:
             value = matched + 1e-3 * self.prior[keys]
             keys = keys[np.argpartition(-value, EDIT_CANDIDATES)[:EDIT_CANDIDATES]]
         return keys.astype(np.int64)
 
-    def _prefixed(self, q: str) -> np.ndarray:
+    def _prefixed(self, q: str, allow: np.ndarray | None) -> np.ndarray:
         """Keys equal to ``q`` and the most popular keys starting with it."""
         keys = self._sorted_keys
         lo = bisect.bisect_left(keys, q)
         exact_hi = bisect.bisect_right(keys, q, lo=lo)
         hi = bisect.bisect_left(keys, q + "\U0010ffff", lo=exact_hi)
         exact = np.asarray(self.sorted[lo:exact_hi], dtype=np.int64)
+        exact = exact[self._permitted(exact, allow)]
         if exact.size > EXACT_CANDIDATES:  # hundreds of namesakes: the most popular
             exact = exact[np.argpartition(-self.prior[exact], EXACT_CANDIDATES)[:EXACT_CANDIDATES]]
         longer = np.asarray(self.sorted[exact_hi:hi], dtype=np.int64)
+        longer = longer[self._permitted(longer, allow)]
         if longer.size > PREFIX_CANDIDATES:
             popular = np.argpartition(-self.prior[longer], PREFIX_CANDIDATES)[:PREFIX_CANDIDATES]
             longer = longer[popular]
         return np.concatenate([exact, longer])
 
-    def _sharing_grams(self, grams: np.ndarray) -> np.ndarray:
+    def _sharing_grams(self, grams: np.ndarray, allow: np.ndarray | None) -> np.ndarray:
         at = np.searchsorted(self.gram_values, grams)
         at = np.minimum(at, self.gram_values.size - 1)
         ids = at[self.gram_values[at] == grams]
@@ -389,6 +398,8 @@ class NameIndex:
         postings = np.concatenate([self.gram_keys[a:b] for a, b in zip(starts, ends, strict=True)])
         cand, overlap = _sum_by(postings, np.repeat(weights, ends - starts), self.size)
         keep = overlap >= MIN_CONTAINMENT * total
+        cand, overlap = cand[keep], overlap[keep]
+        keep = self._permitted(cand, allow)
         cand, overlap = cand[keep], overlap[keep]
         if cand.size > GRAM_CANDIDATES:
             # Most of the query's weight first; the prior (< 1) orders equal overlaps.

@@ -258,3 +258,24 @@ def test_hits_bounded_rounded_and_ordered(keys: list[str], query: str, limit: in
         for score in scores:
             assert FLOOR <= score <= 100 and round(score, 1) == score
             assert score < 100 or any(search_form(k) == search_form(q) for k in keys)
+
+
+def test_role_filter_applies_before_the_candidate_budget() -> None:
+    # Regression: with the filter applied after each source kept its best few, a director
+    # named like hundreds of more popular actors was never a candidate.
+    names = ["Tom Hanks"] * 300 + ["Tom Hankss"] * 300 + ["Tom Hanks"]
+    index = _index(names, prior=[1000] * 600 + [1])
+    allow = np.zeros(len(names), dtype=bool)
+    allow[-1] = True
+    for query in ("tom hanks", "tom hank", "tom hanx", "hanks"):
+        assert [h.target for h in index.search(query, 5, allow)] == [600], query
+
+
+def test_search_bench_runs(sample_build: Path) -> None:
+    from bench import search as bench
+
+    results = bench.run(sample_build, repeats=1, movies=5, people=5)
+    table = bench.markdown(results)
+    for name in ("movies / data layer", "movies / GraphQL", "people / previous"):
+        assert results["timings"][name]["queries"] > 0
+        assert name in table
