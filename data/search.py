@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
+import polars as pl
 from rapidfuzz import fuzz, process
 
 from data.text import fold
@@ -208,30 +209,29 @@ def _variants(word: str) -> set[str]:
 def _edit_postings(forms: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Variant hash -> keys having a word with that variant, as sorted values + CSR."""
     lo, hi = EDIT_WORDS
-    word_id: dict[str, int] = {}
-    pair_word: list[int] = []
-    pair_key: list[int] = []
-    for key, form in enumerate(forms):
-        for word in set(form.split()):
-            if lo <= len(word) <= hi:
-                pair_word.append(word_id.setdefault(word, len(word_id)))
-                pair_key.append(key)
-    hashes = [[_stable_hash(v) for v in _variants(w)] for w in word_id]
+    pairs = (
+        pl.DataFrame({"key": np.arange(len(forms), dtype=np.int64), "word": forms},
+                     schema={"key": pl.Int64, "word": pl.String})
+        .with_columns(pl.col("word").str.split(" "))
+        .explode("word")
+        .filter(pl.col("word").str.len_chars().is_between(lo, hi))
+        .unique()
+    )
+    words = pairs["word"].unique().to_list()
+    hashes = [[_stable_hash(v) for v in _variants(w)] for w in words]
     counts = np.fromiter(map(len, hashes), dtype=np.int64, count=len(hashes))
-    flat = np.fromiter((h for hs in hashes for h in hs), dtype=np.int64, count=int(counts.sum()))
-    first = np.zeros(len(hashes) + 1, dtype=np.int64)
-    np.cumsum(counts, out=first[1:])
-    words = np.asarray(pair_word, dtype=np.int64)
-    keys = np.asarray(pair_key, dtype=np.int64)
-    # Every (variant of the word, key) pair: each word's range of ``flat``, once per key.
-    per = counts[words] if words.size else np.zeros(0, dtype=np.int64)
-    base = np.repeat(first[words] - np.concatenate([[0], np.cumsum(per)[:-1]]), per)
-    variant = flat[base + np.arange(int(per.sum()))]
-    owner = np.repeat(keys, per)
+    variants = pl.DataFrame({
+        "word": np.repeat(np.asarray(words, dtype=object), counts).tolist(),
+        "variant": np.fromiter((h for hs in hashes for h in hs), dtype=np.int64,
+                               count=int(counts.sum())),
+    }, schema={"word": pl.String, "variant": pl.Int64})
+    joined = pairs.join(variants, on="word")
+    variant = joined["variant"].to_numpy()
+    owner = joined["key"].to_numpy()
     values, value_id = _unique_inverse(variant)
     n = max(len(forms), 1)
-    pairs = _unique(value_id.astype(np.int64) * n + owner)
-    value_of, key_of = np.divmod(pairs, n)
+    unique_pairs = _unique(value_id.astype(np.int64) * n + owner)
+    value_of, key_of = np.divmod(unique_pairs, n)
     offsets = np.zeros(values.size + 1, dtype=np.int64)
     np.cumsum(np.bincount(value_of, minlength=values.size), out=offsets[1:])
     return values.astype(np.int64), offsets, key_of.astype(np.int32)
