@@ -2,16 +2,19 @@
 
 ``build_name_index`` runs once (ETL time) and returns plain NumPy arrays: the keys as one
 UTF-8 blob plus offsets, what each key names (``targets``), which field it is, a popularity
-prior, the keys in sorted order (exact and prefix lookups by binary search), and character
-trigram postings in CSR form. ``NameIndex`` reads those arrays as they are, so a server can
-memory-map them (``np.load(..., mmap_mode="r")``) and share the pages between workers: a query
-touches only its own postings, the prefix range and a bounded candidate set.
+prior, the keys in sorted order (exact and prefix lookups by binary search), character trigram
+postings and one-edit word postings, both in CSR form. ``NameIndex`` reads those arrays as
+they are, so a server can memory-map them (``np.load(..., mmap_mode="r")``) and share the
+pages between workers: a query touches only its own postings, the prefix range and a bounded
+candidate set.
 
 Ranking, for a query ``q`` and a candidate key ``k`` (both in ``search_form``):
 
-* candidates: every key equal to ``q``, the most popular keys starting with ``q``, and the keys
-  sharing the most IDF-weighted trigrams of ``" " + q`` (containment, so a long key that holds
-  the whole query is not pushed out by short keys sharing a fragment);
+* candidates, each source bounded: the keys equal to ``q``; the most popular keys starting
+  with ``q``; the keys sharing the most IDF-weighted trigrams of ``" " + q`` (containment, so
+  a long key that holds the whole query is not pushed out by short keys sharing a fragment);
+  and the keys with a word one edit away from a query word (symmetric deletions, for short
+  words where a typo leaves no trigram intact: "haet" -> "heat");
 * similarity, the best of: rapidfuzz's ``ratio`` of the whole strings (and with spaces
   removed, for "spiderman"), and a word score: each query word's best ``ratio`` against the
   key's words (the last query word may also match a word's prefix, slightly less than a whole
