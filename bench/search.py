@@ -3,7 +3,8 @@
     uv run movies synth --out /tmp/synth1 --scale 1
     uv run movies etl --movies /tmp/synth1/movies_dataset.csv --credits /tmp/synth1/credits.csv \\
         --keywords /tmp/synth1/keywords.csv --out /tmp/synth1-build
-    uv run python -m bench.search --data /tmp/synth1-build [--repeats 5] [--json out.json]
+    uv run python -m bench.search --data /tmp/synth1-build [--repeats 5] [--movies 200]
+        [--people 200] [--json out.json]
 
 The queries are the search evaluation's own (``evaluation.search.cases``: typos, prefixes,
 lower case, articles, gibberish) over the most-voted movies and most-credited people of the
@@ -166,9 +167,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="build directory")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--movies", type=int, default=200, help="most-voted movies queried")
+    parser.add_argument("--people", type=int, default=200, help="most-credited people queried")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    results = run(args.data, args.repeats, args.seed)
+    results = run(args.data, args.repeats, args.seed, args.movies, args.people)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     print(markdown(results))
