@@ -31,6 +31,7 @@ from data.image import (
     open_image,
 )
 from data.recommender import Index
+from data.search import NameIndex
 
 ENTITIES = ("genres", "companies", "countries", "languages", "keywords", "collections")
 ENTITY_KEYS = {"countries": "iso_3166_1", "languages": "iso_639_1"}  # others: "id"
@@ -105,9 +106,14 @@ class Catalog:
         self.actors = KeyIndex(image, "actors")  # name_key -> people with cast credits
         self.directors = KeyIndex(image, "directors")  # name_key -> people who directed
         self.entity_keys = {e: KeyIndex(image, f"{e}_keys") for e in ENTITIES}
+        # Fuzzy search (titles and original titles; credited people's names).
+        self.title_search = NameIndex(image.group("search.titles"))
+        self.people_search = NameIndex(image.group("search.people"))
 
         self.cast_counts = image.array("people.cast_count")
         self.directed_counts = image.array("people.directed_count")
+        self.is_actor = self.cast_counts > 0
+        self.is_director = self.directed_counts > 0
         self.acted_return = image.array("people.acted_return")
         self.directed_return = image.array("people.directed_return")
         self.month_counts = image.array("movies.month_counts")

@@ -209,6 +209,12 @@ class Image:
     def relation(self, name: str) -> Relation:
         return Relation(self.array(f"{name}.offsets"), self.array(f"{name}.targets"))
 
+    def group(self, prefix: str) -> dict[str, np.ndarray]:
+        """The arrays written by ``ImageWriter.group`` under ``prefix``, by their own names."""
+        start = f"{prefix}."
+        return {name[len(start):]: array for name, array in self.arrays.items()
+                if name.startswith(start)}
+
 
 def open_image(path: Path, expect: Mapping[str, Any]) -> Image:
     """Map every array of the image at ``path``; ``expect`` holds meta values that must match
@@ -276,6 +282,11 @@ class ImageWriter:
         codes = (values.rank("dense") - 1).fill_null(NULL_INT).to_numpy().astype(np.int32)
         self.array(f"{table}.{name}", codes)
         self._spec(table, name, {"kind": "code", "values": distinct})
+
+    def group(self, prefix: str, arrays: Mapping[str, np.ndarray]) -> None:
+        """Several arrays of one structure (e.g. a search index) under one name prefix."""
+        for name, values in arrays.items():
+            self.array(f"{prefix}.{name}", values)
 
     def relation(self, name: str, offsets: np.ndarray, targets: np.ndarray) -> None:
         self.array(f"{name}.offsets", offsets.astype(np.int64))

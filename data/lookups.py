@@ -14,10 +14,12 @@ from rapidfuzz import fuzz, process
 
 from data.catalog import Catalog
 from data.errors import BadInput, NotFound
+from data.search import Hit
 from data.text import fold
 
 MAX_TEXT = 200  # longest title, name or search text accepted
 MIN_VOTES_FOR_RATING = 2000  # the assignment's rule: "at least 2000 votes"
+SUGGESTIONS = 5  # "did you mean" entries of a NOT_FOUND
 
 MONTHS_ES = (
     "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
@@ -127,10 +129,9 @@ def resolve_title(catalog: Catalog, title: str, year: int | None = None) -> Titl
     key = _text(title, "title")
     found = catalog.titles.find(key)
     if found is None:
-        suggestions = [
-            _movie_label(catalog, int(catalog.titles.find(k)[0]))  # type: ignore[index]
-            for k in _suggest(key, catalog.titles.keys())
-        ]
+        # The search's own ranking, so "did you mean" and searchMovies agree.
+        hits = catalog.title_search.search(title, SUGGESTIONS)
+        suggestions = [_movie_label(catalog, hit.target) for hit in hits]
         raise NotFound(f"no movie titled {title[:80]!r}", suggestions=suggestions)
     rows = found.tolist()
     if year is not None:
@@ -206,10 +207,8 @@ def resolve_person(
     index = catalog.actors if role is Role.ACTOR else catalog.directors
     found = index.find(key)
     if found is None:
-        suggestions = [
-            catalog.people.value(int(index.find(k)[0]), "name")  # type: ignore[index]
-            for k in _suggest(key, index.keys())
-        ]
+        hits = catalog.people_search.search(name, SUGGESTIONS, _role_mask(catalog, role))
+        suggestions = [catalog.people.value(hit.target, "name") for hit in hits]
         raise NotFound(f"no {role.value} named {name[:80]!r}", suggestions=suggestions)
     rows = found.tolist()
     return PersonMatch(row=rows[0], candidates=rows)
@@ -290,40 +289,24 @@ def movie_namesakes(catalog: Catalog, movie: int) -> list[int]:
 # --- search and browse ---------------------------------------------------------------------
 
 
-def search_movies(catalog: Catalog, query: str, limit: int) -> list[tuple[int, float]]:
-    """Fuzzy, accent-insensitive title search: (movie row, score 0-100), best first; among
-    equal scores the more voted movie first."""
-    key = _text(query, "query")
-    found = process.extract(
-        key, catalog.titles.keys(), scorer=fuzz.WRatio, limit=limit, score_cutoff=50
-    )
-    hits: list[tuple[int, float]] = []
-    for choice, score, entry in found:
-        # A title that starts with what was typed ranks above a mid-word match.
-        bonus = 1.0 if choice.startswith(key) else 0.0
-        hits.extend((int(row), min(100.0, float(score) + bonus))
-                    for row in catalog.titles.rows_of_entry(entry))
-    votes = catalog.movies.numbers("vote_count")
-    hits.sort(key=lambda hit: (-hit[1], -votes[hit[0]], hit[0]))
-    return hits[:limit]
+def search_movies(catalog: Catalog, query: str, limit: int) -> list[Hit]:
+    """Fuzzy, accent-insensitive search over titles and original titles: movie rows, best
+    first (``data.search`` says how they are ranked); nothing when nothing is close."""
+    _text(query, "query")
+    return catalog.title_search.search(query, limit)
 
 
-def search_people(
-    catalog: Catalog, query: str, role: Role | None, limit: int
-) -> list[tuple[int, float]]:
-    key = _text(query, "query")
-    indexes = [catalog.actors, catalog.directors] if role is None else [
-        catalog.actors if role is Role.ACTOR else catalog.directors]
-    best: dict[int, float] = {}
-    for index in indexes:
-        for _choice, score, entry in process.extract(
-            key, index.keys(), scorer=fuzz.WRatio, limit=limit, score_cutoff=50
-        ):
-            for row in index.rows_of_entry(entry).tolist():
-                best[row] = max(best.get(row, 0.0), float(score))
-    credits = catalog.cast_counts + catalog.directed_counts
-    ranked = sorted(best.items(), key=lambda hit: (-hit[1], -credits[hit[0]], hit[0]))
-    return ranked[:limit]
+def _role_mask(catalog: Catalog, role: Role | None) -> np.ndarray | None:
+    if role is None:
+        return None
+    return catalog.is_actor if role is Role.ACTOR else catalog.is_director
+
+
+def search_people(catalog: Catalog, query: str, role: Role | None, limit: int) -> list[Hit]:
+    """Fuzzy search over the names of actors and directors (or one of the two): person rows,
+    best first; among near-equal names the more credited first."""
+    _text(query, "query")
+    return catalog.people_search.search(query, limit, _role_mask(catalog, role))
 
 
 class SortKey(Enum):

@@ -18,6 +18,7 @@ import polars as pl
 
 from data.contract_version import CONTRACT_VERSION
 from data.image import NULL_INT, ImageWriter
+from data.search import movie_name_index, person_name_index
 
 # Movie columns and how they are stored (everything the API reads of a movie).
 MOVIE_STRINGS = ("title", "title_key", "original_title", "poster_path", "overview", "tagline")
@@ -194,6 +195,14 @@ def write_image(tables: Mapping[str, pl.DataFrame], directory: Path) -> dict[str
     members = np.flatnonzero(collection >= 0)
     _group(image, "collection_movies", collection[members], len(entity_rows["collections"]),
            members.astype(np.int32), release[members])
+
+    # Fuzzy search: the movies' titles and original titles (prior: votes), and the names of
+    # people with an acting or directing credit (prior: their credits).
+    image.group("search.titles", movie_name_index(
+        movies["title_key"].to_list(), movies["original_title"].to_list(),
+        movies["vote_count"].to_numpy()))
+    image.group("search.people", person_name_index(
+        people["name_key"].to_list(), cast_counts + directed_counts))
 
     image.finish(contract_version=CONTRACT_VERSION, movies=n_movies, people=n_people)
     return {"movies": n_movies, "people": n_people, "arrays": len(image.meta["arrays"])}

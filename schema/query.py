@@ -11,6 +11,7 @@ from strawberry.types import Info
 from data import lookups
 from data.catalog import Catalog
 from data.errors import BadInput
+from data.search import Field
 from schema.pagination import MAX_PAGE, Connection, check_first, paginate
 from schema.selection import CONNECTION_PATHS
 from schema.types import (
@@ -65,16 +66,25 @@ class TitleVotes:
     candidates: list[Movie]
 
 
+MatchField = strawberry.enum(Field, name="MatchField", description="Which name matched.")
+
+
 @strawberry.type
 class MovieHit:
     movie: Movie
-    score: float = strawberry.field(description="Match quality, 0-100.")
+    score: float = strawberry.field(
+        description="Match quality, 0-100 with one decimal; 100 only for the exact text."
+    )
+    matched: MatchField = strawberry.field(description="TITLE or ORIGINAL_TITLE.")
 
 
 @strawberry.type
 class PersonHit:
     person: Person
-    score: float = strawberry.field(description="Match quality, 0-100.")
+    score: float = strawberry.field(
+        description="Match quality, 0-100 with one decimal; 100 only for the exact name."
+    )
+    matched: MatchField = strawberry.field(description="NAME.")
 
 
 @strawberry.enum(description="Which side of a person to search.")
@@ -218,20 +228,28 @@ class Query:
         cat = catalog(info)
         return recommendations(cat, lookups.movies_like(cat, text, n))
 
-    @strawberry.field(description="Fuzzy, accent-insensitive title search, best first.")
+    @strawberry.field(
+        description="Typo-tolerant, accent-insensitive search over titles and original "
+        "titles, best first; empty when nothing is close."
+    )
     def search_movies(self, info: Info, query: str, first: int = 10) -> list[MovieHit]:
         cat = catalog(info)
         hits = lookups.search_movies(cat, query, check_first(first))
-        return [MovieHit(movie=Movie(cat=cat, row=row), score=score) for row, score in hits]
+        return [MovieHit(movie=Movie(cat=cat, row=h.target), score=h.score, matched=h.field)
+                for h in hits]
 
-    @strawberry.field(description="Fuzzy search over actors' and directors' names.")
+    @strawberry.field(
+        description="Typo-tolerant search over actors' and directors' names, best first; "
+        "empty when nothing is close."
+    )
     def search_people(
         self, info: Info, query: str, role: Role | None = None, first: int = 10
     ) -> list[PersonHit]:
         cat = catalog(info)
         which = None if role is None else lookups.Role(role.value)
         hits = lookups.search_people(cat, query, which, check_first(first))
-        return [PersonHit(person=Person(cat=cat, row=row), score=score) for row, score in hits]
+        return [PersonHit(person=Person(cat=cat, row=h.target), score=h.score, matched=h.field)
+                for h in hits]
 
     @strawberry.field(description=f"Browse movies: filter and sort; pages of up to {MAX_PAGE}.")
     def movies(

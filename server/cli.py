@@ -363,11 +363,22 @@ def evaluate(
     k: Annotated[int, typer.Option(min=1, max=100, help="list length, 1-100")] = 5,
     seed: Annotated[int, typer.Option(help="seed of the random baseline")] = 0,
     markdown: Annotated[bool, typer.Option(help="print a Markdown table")] = False,
+    search: Annotated[bool, typer.Option(help="measure search instead (typos, prefixes, "
+                                              "gibberish)")] = False,
 ) -> None:
-    """Measure recommendation quality: random, most-popular, the assignment's baseline, ours."""
+    """Measure recommendation quality: random, most-popular, the assignment's baseline, ours.
+
+    With --search, measure search: top-1/top-5 accuracy per kind of query, gibberish."""
     from data.paths import DEFAULT_BUILD
     from etl import evaluate as evaluation
 
+    if search:
+        from evaluation import search as search_evaluation
+
+        found = search_evaluation.evaluate(data or DEFAULT_BUILD, seed=seed)
+        typer.echo(search_evaluation.markdown(found)) if markdown else Console().print(
+            search_evaluation.render(found))
+        raise typer.Exit(0 if all(g["met"] for g in found["goals"]) else 1)
     report = evaluation.evaluate(data or DEFAULT_BUILD, k=k, seed=seed)
     if markdown:
         typer.echo(evaluation.markdown(report))
