@@ -72,12 +72,12 @@ def _assert_serves_toy_story(url: str) -> None:
     assert movie["cast"]["nodes"][0]["actor"]["name"] == "Tom Hanks"
 
 
-def _serve_argv(cmd: list[str], port: int, *extra: str) -> list[str]:
-    """The image's own command, on loopback and a free port (host network: the machine is
-    shared), plus ``extra``."""
+def _serve_argv(cmd: list[str], *extra: str) -> list[str]:
+    """The image's own command on loopback (host network: the machine is shared), plus
+    ``extra``. The port goes in MOVIES_PORT, which the HEALTHCHECK follows too."""
     argv = list(cmd)
     argv[argv.index("--host") + 1] = "127.0.0.1"
-    return [*argv, "--port", str(port), *extra]
+    return [*argv, *extra]
 
 
 def test_image_defaults_to_production_and_keeps_the_healthcheck(image: str) -> None:
@@ -91,8 +91,8 @@ def test_baked_build_serves_under_a_memory_limit(image: str) -> None:
     from bench import measure
 
     port = measure.free_port()
-    argv = _serve_argv(_image_cmd(image), port, "--workers", "2")
-    with ct.run_container(image, argv, port, MEMORY) as box:
+    argv = _serve_argv(_image_cmd(image), "--workers", "2")
+    with ct.run_container(image, argv, port, MEMORY, env={"MOVIES_PORT": str(port)}) as box:
         ready = ct.wait_ready(box, timeout=300)
         assert ready is not None, f"not ready: {box.state()} {box.logs()}"
         _assert_serves_toy_story(box.url)
@@ -134,11 +134,11 @@ def test_one_off_etl_job_then_replicas_serve_its_build_read_only(
     assert build.is_symlink() and (build / "manifest.json").is_file()
 
     port = measure.free_port()
-    argv = _serve_argv(_image_cmd(image), port, "--workers", "1", "--data", ct.MOUNTED_BUILD)
+    argv = _serve_argv(_image_cmd(image), "--workers", "1", "--data", ct.MOUNTED_BUILD)
     name = f"movies-test-ro-{os.getpid()}"
     args = ["run", "-d", "--name", name, "--network", "host", *ct.ULIMITS,
             "--memory", MEMORY, "--memory-swap", MEMORY, "--read-only", "--tmpfs", "/tmp",
-            "-v", f"{volume}:/var/lib/movies:ro", image, *argv]
+            "-e", f"MOVIES_PORT={port}", "-v", f"{volume}:/var/lib/movies:ro", image, *argv]
     ct.podman(*args)
     box = ct.Container(name, port)
     try:
@@ -156,3 +156,35 @@ def test_no_container_is_left_behind(image: str) -> None:
                            capture_output=True, text=True, check=False).stdout.split()
     assert not [n for n in names if n.startswith(("movies-bench-", "movies-test-"))
                 and str(os.getpid()) in n]
+
+
+def test_smaps_rollup_of_a_process_that_owns_known_memory() -> None:
+    """The memory reader itself (no podman needed): 64 MB written by a child are private to it
+    and counted in its USS, PSS and RSS."""
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; b = bytearray(64 * 2**20); b[::4096] = "
+         "b'x' * len(b[::4096]); print('ok', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ok"
+        memory = ct.smaps_rollup(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert memory["uss_mb"] >= 64
+    assert memory["uss_mb"] <= memory["pss_mb"] + 0.1 <= memory["rss_mb"] + 0.2
+    assert memory["rss_mb"] < 64 + 100  # the interpreter and its libraries on top
+
+
+def test_markdown_reports_a_kill_without_soak_figures() -> None:
+    killed = {"memory_limit": "512m", "workers": 2, "movies": 45346, "connections": 32,
+              "seconds": 60.0, "outcome": "killed", "status": "running", "exit_code": 0,
+              "oom_kills": 3, "startup": {"max_worker_uss_mb": 434.8, "max_worker_rss_mb": 472.4,
+                                          "cgroup_peak_mb": 512.0},
+              "cgroup_at_start": {}}
+    text = ct.markdown(killed)
+    assert "killed" in text and "OOM kills 3" in text and "512.0 MB" in text
+    assert "requests/s" not in text
+    assert not ct.passed(killed)
