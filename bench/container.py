@@ -78,7 +78,8 @@ def unusable_reason() -> str | None:
         return "podman is not installed (apt-get install podman runc debootstrap)"
     if tool("runc") is None:
         return "runc is not installed (apt-get install runc)"
-    info = podman("info", "--format", "{{.Host.CgroupsVersion}}", check=False, timeout=60)
+    # Generous: podman waits for the storage lock while another podman copies a vfs layer.
+    info = podman("info", "--format", "{{.Host.CgroupsVersion}}", check=False, timeout=600)
     if info.returncode != 0:
         return f"podman cannot run here: {info.stderr.strip()[-500:]}"
     if not image_exists(BASE_IMAGE):
