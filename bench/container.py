@@ -425,7 +425,7 @@ def _build_movies(build: Path) -> int | None:
 
 def bench_container(build: Path, memory: str | None = "512m", workers: int = 2,
                     seconds: float = 60.0, connections: int = 32, image: str = IMAGE,
-                    rebuild: bool = False, remove: bool = False, ready_timeout: float = 300,
+                    rebuild: bool = True, remove: bool = False, ready_timeout: float = 300,
                     step: Step = _quiet) -> dict[str, Any]:
     """Serve ``build`` (mounted read-only) from the image under ``memory`` and soak it.
 
@@ -571,14 +571,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="soak duration")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--image", default=IMAGE)
-    parser.add_argument("--rebuild", action="store_true", help="build the image even if present")
+    parser.add_argument("--reuse-image", action="store_true",
+                        help="serve the existing image instead of rebuilding it from this "
+                             "checkout (only when the code has not changed since)")
     parser.add_argument("--remove-image", action="store_true",
                         help="remove the image afterwards (vfs keeps a full copy per layer)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--name", default="container", help="result file name (no suffix)")
     args = parser.parse_args(argv)
     result = bench_container(args.build, args.memory, args.workers, args.seconds,
-                             args.connections, args.image, args.rebuild, args.remove_image,
+                             args.connections, args.image, not args.reuse_image,
+                             args.remove_image,
                              step=lambda s: print(s, file=sys.stderr, flush=True))
     paths = write_results(result, args.out, args.name)
     print(markdown(result))
