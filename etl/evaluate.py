@@ -41,16 +41,10 @@ from rich.table import Table
 from scipy.stats import rankdata
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from data.catalog import read_table
 from data.contract import TABLES
-from data.recommender import (
-    DEFAULT_WEIGHTS,
-    FIELDS,
-    Index,
-    MovieVectorizer,
-    documents,
-    top_rows,
-)
+from data.recommender import DEFAULT_WEIGHTS, FIELDS, Index, top_rows
+from data.warehouse import read_table
+from etl.vectorize import MovieVectorizer, documents, index_arrays
 
 BLOCK = 512  # query rows per similarity slab: BLOCK x N float32 at a time
 LATENCY_SAMPLES = 200
@@ -226,6 +220,8 @@ def knn_lists(matrix: sp.csr_matrix, truth: Truth, k: int, queries: np.ndarray |
     movie) is added to every score, for blending experiments."""
     rows = np.arange(truth.n) if queries is None else queries
     lists = np.full((truth.n, k), -1, dtype=np.int64)
+    # Float64 products, as the served index accumulates them, so near-ties rank alike.
+    matrix = matrix.astype(np.float64)
     transposed = matrix.T.tocsr()
     for start in range(0, rows.size, BLOCK):
         block = rows[start : start + BLOCK]
@@ -271,10 +267,15 @@ class Prepared:
         blocks = vectorizer.fit_blocks(docs)
         return cls(tables, docs, Truth.from_tables(tables), vectorizer, blocks)
 
+    def matrix(self, weights: Mapping[str, float]) -> sp.csr_matrix:
+        """Equal to a fresh fit under ``weights``: per-field fits do not depend on weights."""
+        return self.vectorizer.reweighted(weights).combine(self.blocks)
+
     def index(self, weights: Mapping[str, float]) -> Index:
-        """Equal to ``Index.fit(docs, weights)``: per-field fits do not depend on weights."""
         vectorizer = self.vectorizer.reweighted(weights)
-        return Index(vectorizer, vectorizer.combine(self.blocks), self.docs["movie_id"].to_numpy())
+        arrays = index_arrays(vectorizer, vectorizer.combine(self.blocks),
+                              self.docs["movie_id"].to_numpy())
+        return Index(arrays)
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,7 @@ class EvaluationReport:
 
 def latency_ms(index: Index, samples: int = LATENCY_SAMPLES, seed: int = 0) -> float:
     rng = np.random.default_rng(seed)
-    rows = rng.integers(0, index.matrix.shape[0], size=samples)
+    rows = rng.integers(0, index.n_movies, size=samples)
     times = []
     for row in rows.tolist():
         start = time.perf_counter()
@@ -316,7 +317,8 @@ def evaluate(
     truth = data.truth
     weights = dict(weights or DEFAULT_WEIGHTS)
     ours = data.index(weights)
-    without = data.index(weights | {"collection": 0.0})
+    ours_matrix = data.matrix(weights)
+    without_matrix = data.matrix(weights | {"collection": 0.0})
     runs: list[tuple[str, str, Callable[[], Lists]]] = [
         ("random", f"uniformly random other movies (seed {seed})",
          lambda: random_lists(truth, k, seed)),
@@ -324,9 +326,9 @@ def evaluate(
         ("overview TF-IDF", "assignment baseline: overview only, cosine",
          lambda: knn_lists(overview_matrix(data.docs), truth, k)),
         ("ours", "weighted multi-field TF-IDF (DEFAULT_WEIGHTS)",
-         lambda: knn_lists(ours.matrix, truth, k)),
+         lambda: knn_lists(ours_matrix, truth, k)),
         ("ours without collection", "the same weights, collection field 0",
-         lambda: knn_lists(without.matrix, truth, k)),
+         lambda: knn_lists(without_matrix, truth, k)),
     ]
     rows, lists = [], {}
     for name, description, run in runs:
@@ -433,7 +435,7 @@ def search_weights(
     cache: dict[tuple[tuple[str, float], ...], float] = {}
 
     def lists(weights: Mapping[str, float], queries: np.ndarray) -> Lists:
-        matrix = prepared.index(dict(weights) | {"collection": 0.0}).matrix
+        matrix = prepared.matrix(dict(weights) | {"collection": 0.0})
         return knn_lists(matrix, truth, k, queries=queries)
 
     def score(weights: dict[str, float]) -> float:

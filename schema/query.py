@@ -12,6 +12,7 @@ from data import lookups
 from data.catalog import Catalog
 from data.errors import BadInput
 from schema.pagination import MAX_PAGE, Connection, check_first, paginate
+from schema.selection import CONNECTION_PATHS
 from schema.types import (
     Actor,
     Director,
@@ -20,6 +21,7 @@ from schema.types import (
     Node,
     Person,
     Recommendation,
+    movie_page,
     recommendations,
     resolve_node,
 )
@@ -93,6 +95,10 @@ class MovieFilter:
         default=None, description="Original language, ISO 639-1 (e.g. en)."
     )
     min_votes: int | None = None
+    has_credits: bool | None = strawberry.field(
+        default=None, description="Only movies with (true) or without (false) any cast or "
+        "crew credit in the loaded data."
+    )
 
 
 @strawberry.type(description="What the server is serving.")
@@ -147,11 +153,12 @@ class Query:
     def title_score(self, info: Info, title: str, year: int | None = None) -> TitleScore:
         cat, match = _title_result(info, title, year)
         row = match.row
+        movie = cat.movies.get([row], ("title", "release_year", "popularity"))[0]
         return TitleScore(
             movie=Movie(cat=cat, row=row),
-            title=cat.m["title"][row],
-            release_year=cat.m["release_year"][row],
-            popularity=cat.m["popularity"][row],
+            title=movie["title"],
+            release_year=movie["release_year"],
+            popularity=movie["popularity"],
             sentence=lookups.score_sentence(cat, row),
             ambiguous=len(match.candidates) > 1,
             candidates=[Movie(cat=cat, row=r) for r in match.candidates],
@@ -165,13 +172,14 @@ class Query:
         cat, match = _title_result(info, title, year)
         row = match.row
         qualifies, message = lookups.votes_sentence(cat, row)
+        movie = cat.movies.get([row], ("title", "release_year", "vote_count", "vote_average"))[0]
         return TitleVotes(
             movie=Movie(cat=cat, row=row),
-            title=cat.m["title"][row],
-            release_year=cat.m["release_year"][row],
+            title=movie["title"],
+            release_year=movie["release_year"],
             qualifies=qualifies,
-            vote_count=cat.m["vote_count"][row] if qualifies else None,
-            vote_average=cat.m["vote_average"][row] if qualifies else None,
+            vote_count=movie["vote_count"] if qualifies else None,
+            vote_average=movie["vote_average"] if qualifies else None,
             message=message,
             ambiguous=len(match.candidates) > 1,
             candidates=[Movie(cat=cat, row=r) for r in match.candidates],
@@ -238,12 +246,12 @@ class Query:
         cat = catalog(info)
         where = lookups.MovieFilter(**vars(filter)) if filter else lookups.MovieFilter()
         rows = lookups.filter_movies(cat, where, sort, descending)
-        return paginate(rows, first, after, lambda r: Movie(cat=cat, row=r))
+        return paginate(rows, first, after, movie_page(cat, info, CONNECTION_PATHS))
 
     @strawberry.field(description="All genres.")
     def genres(self, info: Info) -> list[Genre]:
         cat = catalog(info)
-        return [Genre(cat=cat, row=r) for r in range(len(cat.entities["genres"]["id"]))]
+        return [Genre(cat=cat, row=r) for r in range(len(cat.entities["genres"]))]
 
     @strawberry.field(description="What the server is serving.")
     def build_info(self, info: Info) -> BuildInfo:
@@ -252,6 +260,6 @@ class Query:
             contract_version=cat.manifest["contract_version"],
             built_at=dt.datetime.fromisoformat(cat.manifest["built_at"]),
             movies=cat.n_movies,
-            people=len(cat.p["id"]),
+            people=cat.n_people,
             recommender=cat.index is not None,
         )
