@@ -321,6 +321,8 @@ def bench(
     soak: Annotated[bool, typer.Option(help="run the 60 s soak instead")] = False,
     soak_seconds: Annotated[float, typer.Option(callback=_positive,
                                                 help="soak duration")] = 60.0,
+    container: Annotated[bool, typer.Option(help="soak the image under --memory 512m with "
+                                                 "podman instead (bench/container.py)")] = False,
 ) -> None:
     """Benchmark ours against the assignment's approach; write JSON and Markdown results."""
     import json
@@ -331,6 +333,12 @@ def bench(
 
     out.mkdir(parents=True, exist_ok=True)
     with progress("bench") as step:
+        if container:
+            from bench import container as container_mod
+
+            result = container_mod.run_for_scale(scale, seed, out, soak_seconds, step)
+            Console().print(container_mod.markdown(result))
+            raise typer.Exit(0 if container_mod.passed(result) else 1)
         if soak:
             inputs = suite.prepare_inputs(scale, seed, out, step)
             build = out / "soak-build"
