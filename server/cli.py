@@ -192,6 +192,12 @@ def bench(
                                                     "e.g. 0.25,0.5,1,2,4")] = None,
     soak: Annotated[bool, typer.Option(help="run the 60 s soak instead")] = False,
     soak_seconds: Annotated[float, typer.Option(help="soak duration")] = 60.0,
+    targets: Annotated[bool, typer.Option(
+        help="measure the serving targets instead: worker USS/PSS, attach, start-up, lookups, "
+             "HTTP")] = False,
+    versus: Annotated[Path | None, typer.Option(help="with --targets: another checkout of the "
+                                                     "project (set up with `uv sync --frozen`) "
+                                                     "measured in the same run")] = None,
 ) -> None:
     """Benchmark ours against the assignment's approach; write JSON and Markdown results."""
     import json
@@ -199,9 +205,17 @@ def bench(
     from bench import growth as growth_mod
     from bench import soak as soak_mod
     from bench import suite
+    from bench import targets as targets_mod
 
     out.mkdir(parents=True, exist_ok=True)
     with progress("bench") as step:
+        if targets or versus is not None:
+            found = targets_mod.run(scale, out, versus, repeats, repeats * 100, seconds,
+                                    [int(c) for c in levels.split(",")], seed, step)
+            (out / "targets.json").write_text(json.dumps(found, indent=2))
+            (out / "targets.md").write_text(targets_mod.markdown(found))
+            Console().print(targets_mod.markdown(found))
+            return
         if soak:
             inputs = suite.prepare_inputs(scale, seed, out, step)
             build = out / "soak-build"
