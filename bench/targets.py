@@ -151,7 +151,8 @@ def wait_idle(procs: list[psutil.Process], quiet_s: float = 1.0, timeout: float 
 
 
 def served_run(tree: Tree, build_dir: Path, params: dict[str, list[Any]], step: Step,
-               http_seconds: float = 0, levels: list[int] | None = None) -> dict[str, Any]:
+               http_seconds: float = 0, levels: list[int] | None = None,
+               warmup_s: float = WARMUP_S) -> dict[str, Any]:
     """Start ``movies serve --workers 2 --profile production``; time to /readyz; memory of
     each worker once idle after ready and again after a warm-up mix; optionally HTTP load."""
     small, mix, _base = http_mixes(params)
@@ -164,8 +165,8 @@ def served_run(tree: Tree, build_dir: Path, params: dict[str, list[Any]], step: 
         procs = memory.workers(server.process.pid)
         wait_idle(procs)
         result["ready"] = memory.server_memory(server.process.pid, build_dir)
-        step(f"{tree.label}: warm-up mix, {WARMUP_CONNECTIONS} connections for {WARMUP_S:g} s")
-        warm = measure.wrk(server.url, mix, "POST", "/graphql", WARMUP_CONNECTIONS, WARMUP_S)
+        step(f"{tree.label}: warm-up mix, {WARMUP_CONNECTIONS} connections for {warmup_s:g} s")
+        warm = measure.wrk(server.url, mix, "POST", "/graphql", WARMUP_CONNECTIONS, warmup_s)
         result["warmup"] = {"requests": warm["requests"], "errors": warm["errors"]}
         wait_idle(procs)
         result["warm"] = memory.server_memory(server.process.pid, build_dir)
@@ -264,7 +265,8 @@ def summarize(tree: Tree, build_dir: Path, attach: list[dict[str, float]],
 
 def run(scale: float | None, workdir: Path, versus_root: Path | None, repeats: int,
         inprocess_repeats: int, http_seconds: float, levels: list[int], seed: int,
-        step: Step) -> dict[str, Any]:
+        step: Step, warmup_s: float = WARMUP_S) -> dict[str, Any]:
+    workdir = workdir.absolute()  # the other side runs in its own directory
     workdir.mkdir(parents=True, exist_ok=True)
     inputs = prepare_inputs(scale, seed, workdir, step)
     label = "sample" if scale is None else f"{scale:g}"
@@ -291,7 +293,7 @@ def run(scale: float | None, workdir: Path, versus_root: Path | None, repeats: i
             step(f"{tree.label}: serve with 2 workers ({i + 1}/{repeats})")
             runs[tree.label].append(served_run(tree, b, params, step,
                                                http_seconds if last else 0,
-                                               levels if last else None))
+                                               levels if last else None, warmup_s))
             step(f"{tree.label}: in-process lookups in a fresh process ({i + 1}/{repeats})")
             timed[tree.label].append(inprocess_once(tree, b, params, inprocess_repeats))
     for tree in trees:

@@ -198,6 +198,8 @@ def bench(
     versus: Annotated[Path | None, typer.Option(help="with --targets: another checkout of the "
                                                      "project (set up with `uv sync --frozen`) "
                                                      "measured in the same run")] = None,
+    reuse_builds: Annotated[bool, typer.Option(
+        help="with --growth: serve existing OUT/build-<scale> builds, no new ETL")] = False,
 ) -> None:
     """Benchmark ours against the assignment's approach; write JSON and Markdown results."""
     import json
@@ -227,7 +229,7 @@ def bench(
             raise typer.Exit(0 if ok or "skipped" in result else 1)
         if growth:
             scales = tuple(float(s) for s in growth.split(","))
-            rows = growth_mod.growth(out, scales, seed, step)
+            rows = growth_mod.growth(out, scales, seed, step, reuse_builds=reuse_builds)
             (out / "growth.json").write_text(json.dumps(rows, indent=2))
             (out / "growth.md").write_text(growth_mod.markdown(rows))
             growth_mod.plot(rows, out / "growth.png")
