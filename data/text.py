@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:  # only the ETL builds expressions; a server worker never imports Polars
+    import polars as pl
 
 _WS = "[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 _RUNS = re.compile(_WS + "+")
