@@ -323,6 +323,14 @@ def bench(
                                                 help="soak duration")] = 60.0,
     container: Annotated[bool, typer.Option(help="soak the image under --memory 512m with "
                                                  "podman instead (bench/container.py)")] = False,
+    targets: Annotated[bool, typer.Option(
+        help="measure the serving targets instead: worker USS/PSS, attach, start-up, lookups, "
+             "HTTP")] = False,
+    versus: Annotated[Path | None, typer.Option(help="with --targets: another checkout of the "
+                                                     "project (set up with `uv sync --frozen`) "
+                                                     "measured in the same run")] = None,
+    reuse_builds: Annotated[bool, typer.Option(
+        help="with --growth: serve existing OUT/build-<scale> builds, no new ETL")] = False,
 ) -> None:
     """Benchmark ours against the assignment's approach; write JSON and Markdown results."""
     import json
@@ -330,6 +338,7 @@ def bench(
     from bench import growth as growth_mod
     from bench import soak as soak_mod
     from bench import suite
+    from bench import targets as targets_mod
 
     out.mkdir(parents=True, exist_ok=True)
     with progress("bench") as step:
@@ -339,6 +348,13 @@ def bench(
             result = container_mod.run_for_scale(scale, seed, out, soak_seconds, step)
             Console().print(container_mod.markdown(result))
             raise typer.Exit(0 if container_mod.passed(result) else 1)
+        if targets or versus is not None:
+            found = targets_mod.run(scale, out, versus, repeats, repeats * 100, seconds,
+                                    [int(c) for c in levels.split(",")], seed, step)
+            (out / "targets.json").write_text(json.dumps(found, indent=2))
+            (out / "targets.md").write_text(targets_mod.markdown(found))
+            Console().print(targets_mod.markdown(found))
+            return
         if soak:
             inputs = suite.prepare_inputs(scale, seed, out, step)
             build = out / "soak-build"
@@ -350,7 +366,7 @@ def bench(
             raise typer.Exit(0 if ok or "skipped" in result else 1)
         if growth:
             scales = tuple(float(s) for s in growth.split(","))
-            rows = growth_mod.growth(out, scales, seed, step)
+            rows = growth_mod.growth(out, scales, seed, step, reuse_builds=reuse_builds)
             (out / "growth.json").write_text(json.dumps(rows, indent=2))
             (out / "growth.md").write_text(growth_mod.markdown(rows))
             growth_mod.plot(rows, out / "growth.png")
