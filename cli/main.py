@@ -289,8 +289,13 @@ def eda(
 ) -> None:
     """Write the exploratory data analysis as one self-contained HTML report."""
     from data.paths import DEFAULT_BUILD
-    from etl.eda import ReportError, build_report
 
+    try:
+        from report.eda import ReportError, build_report
+    except ImportError as exc:  # an install without the report extra (the container image)
+        typer.echo(f"movies eda: error: the report needs the `report` extra ({exc.name} is "
+                   "missing): uv sync --extra report", err=True)
+        raise typer.Exit(EXIT_INPUT) from None
     try:
         with progress("eda") as step:
             path = build_report(data or DEFAULT_BUILD, out, step=step)
@@ -419,7 +424,7 @@ def synth(
     seed: Annotated[int, typer.Option(help="random seed (same seed, same bytes)")] = 0,
 ) -> None:
     """Generate a synthetic twin of the raw files, calibrated on the embedded real sample."""
-    from etl.synth import generate
+    from bench.synth import generate
 
     with progress("synth") as step:
         summary = generate(scale, out, seed=seed, progress=step)
