@@ -267,7 +267,12 @@ def serve(
         typer.echo(f"movies serve: error: MOVIES_PORT must be 1-65535, got {settings.port}",
                    err=True)
         raise typer.Exit(EXIT_INPUT)
-    problem = build_problem(settings.data, against_defaults=data is None)
+    # Only the default build is compared with the default inputs (data/raw/ or the sample): a
+    # build given by --data or MOVIES_DATA (a mounted one) is served as it was made.
+    from data.paths import DEFAULT_BUILD
+
+    problem = build_problem(settings.data,
+                            against_defaults=settings.data.absolute() == DEFAULT_BUILD)
     if problem is not None and settings.profile == "production":
         typer.echo(f"movies serve: error: {problem} (production serves only a finished "
                    f"build: run `movies etl --out {settings.data}` first)", err=True)
