@@ -162,7 +162,8 @@ def build_warehouse(
 ) -> dict[str, Any]:
     """Run the ETL (and fit the recommender) from the given or default inputs."""
 
-    from etl.pipeline import Inputs, default_inputs, run
+    from etl.inputs import Inputs, default_inputs
+    from etl.pipeline import run
     from etl.vectorize import fit_index
 
     defaults = default_inputs()
@@ -252,7 +253,7 @@ def serve(
     """
     import os
 
-    from etl.pipeline import build_problem
+    from etl.inputs import build_problem
     from server.run import serve as run_server
     from server.settings import Settings
 
