@@ -295,7 +295,7 @@ def _ppid(pid: int) -> int:
 def process_memory(container: Container) -> list[dict[str, Any]]:
     """Every process of the container with its role: the supervisor started by ``movies
     serve``, the uvicorn workers it spawned, or anything else (the shared-memory tracker)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     pids = container.pids()
     for pid in pids:
         try:

@@ -75,7 +75,8 @@ def breakdown(pid: int, build: Path | None) -> Breakdown:
     """Per-mapping sums from ``/proc/PID/smaps``: anonymous, the build's files, other files."""
     prefix = str(build.resolve().parent) if build is not None else None
     result = Breakdown()
-    kind, values = "anonymous", {}
+    kind = "anonymous"
+    values: dict[str, int] = {}
     for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
         if _HEADER.match(line):  # a new mapping: "start-end perms offset dev inode [path]"
             getattr(result, kind).add(values)

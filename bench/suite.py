@@ -71,7 +71,8 @@ def _median(values: list[float]) -> float:
 def bench_etl(
     inputs: Inputs, workdir: Path, repeats: int, max_baseline: int, step: Step
 ) -> dict[str, Any]:
-    ours, base, base_meta = [], [], {}
+    ours, base = [], []
+    base_meta: dict[str, Any] = {}
     for i in range(repeats):
         step(f"ETL ours, run {i + 1}/{repeats}")
         ours.append(etl_ours(inputs, workdir / "build"))

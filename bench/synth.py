@@ -351,11 +351,11 @@ def _calibrate(sample_dir: str) -> _Calibration:
     col = {name: i for i, name in enumerate(movies[0])}
     rows = [r for r in movies[1:] if len(r) == len(MOVIE_COLUMNS) and r[col["id"]].isdigit()]
     credits: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
-    for cast, crew, mid in _read_csv_gz(base / "credits.csv.gz")[1:]:
-        credits.setdefault(mid, (_literal(cast), _literal(crew)))
+    for cast_cell, crew_cell, mid in _read_csv_gz(base / "credits.csv.gz")[1:]:
+        credits.setdefault(mid, (_literal(cast_cell), _literal(crew_cell)))
     keywords: dict[str, list[dict[str, Any]]] = {}
-    for mid, cell in _read_csv_gz(base / "keywords.csv.gz")[1:]:
-        keywords.setdefault(mid, _literal(cell))
+    for mid, kw_cell in _read_csv_gz(base / "keywords.csv.gz")[1:]:
+        keywords.setdefault(mid, _literal(kw_cell))
 
     def cell(r: list[str], name: str) -> str:
         return r[col[name]]
@@ -381,10 +381,10 @@ def _calibrate(sample_dir: str) -> _Calibration:
     genre_names = np.array(primary, dtype=object)
     chain_of: dict[str, int] = {}
     groups = [informative]
-    for g in sorted(set(primary)):
-        mask = informative & (genre_names == g)
+    for genre in sorted(set(primary)):
+        mask = informative & (genre_names == genre)
         if mask.sum() >= _MIN_CHAIN_DOCS:
-            chain_of[g] = len(groups)
+            chain_of[genre] = len(groups)
             groups.append(mask)
     chains = _Chain.build(overviews, groups)
     tagline_chain = _Chain.build([cell(r, "tagline") for r in rows])[0]
@@ -515,7 +515,7 @@ def _calibrate(sample_dir: str) -> _Calibration:
             if gender in (1, 2):
                 firsts[gender][parts[0]] += 1
             lasts[parts[1]] += 1
-    first_names = {}
+    first_names: dict[int, tuple[list[str], np.ndarray]] = {}
     for g, counter in firsts.items():
         names = sorted(counter) or sorted(firsts[0])
         first_names[g] = (names, _cdf([counter.get(n, 1) for n in names]))
@@ -1141,7 +1141,8 @@ def _chunk(
         if flags["orig_differs"][i]:
             pool = cal.orig_titles.get(lang) or [text["original_title"][ti]]
             original = pool[int(orig_pick[i] * len(pool))]
-        ov = overview[i] if overview[i] is not None else text["overview"][ti]
+        ov_drawn = overview[i]
+        ov = ov_drawn if ov_drawn is not None else text["overview"][ti]
         rt = runtime[i]
         row = [
             text["adult"][ti],

@@ -201,7 +201,7 @@ def inprocess_once(tree: Tree, build_dir: Path, params: dict[str, list[Any]],
     found: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     if found["queries"] != graphql_queries(params):
         raise RuntimeError(f"{tree.root} times other GraphQL queries than this code")
-    return found["timings"]  # type: ignore[no-any-return]
+    return found["timings"]
 
 
 def _median_timings(runs: list[dict[str, Any]], section: str) -> dict[str, dict[str, float]]:
@@ -224,12 +224,12 @@ def _median_memory(runs: list[dict[str, Any]], when: str) -> dict[str, Any]:
     workers = []
     for i in range(slots):
         def of(r: dict[str, Any], i: int = i) -> dict[str, Any]:
-            return r[when]["workers"][i]  # type: ignore[no-any-return]
+            return r[when]["workers"][i]
 
-        worker: dict[str, Any] = {k: med(lambda r, k=k: of(r)[k])
+        worker: dict[str, Any] = {k: _median([of(r)[k] for r in runs], 1)
                                   for k in ("rss_mb", "pss_mb", "uss_mb", "private_dirty_mb")}
         for kind in ("anonymous", "build_files", "other_files"):
-            worker[kind] = {k: med(lambda r, kind=kind, k=k: of(r)[kind][k])
+            worker[kind] = {k: _median([of(r)[kind][k] for r in runs], 1)
                             for k in ("rss_mb", "pss_mb", "uss_mb", "private_dirty_mb")}
         workers.append(worker)
     return {

@@ -22,6 +22,7 @@ import numpy as np
 from data.build import IMAGE_DIR, INDEX_DIR, BuildError, pin, read_manifest
 from data.contract_version import CONTRACT_VERSION
 from data.image import (
+    Codes,
     Column,
     Image,
     ImageError,
@@ -70,7 +71,9 @@ class Table:
     def codes(self, field: str) -> tuple[np.ndarray, list[str]]:
         """A coded string column: per-row codes and the distinct values they index."""
         column = self._columns[field]
-        return column.codes, column.values  # type: ignore[union-attr]
+        if not isinstance(column, Codes):
+            raise TypeError(f"{field} is not a coded column")
+        return column.codes, column.values
 
 
 class Catalog:

@@ -273,7 +273,7 @@ class NameIndex:
         self.edit_offsets = arrays["edit_offsets"]
         self.edit_keys = arrays["edit_keys"]
         self.size = len(self.offsets) - 1
-        self._bytes = memoryview(np.ascontiguousarray(self.blob)).cast("B")
+        self._bytes = np.ascontiguousarray(self.blob).data.cast("B")
         self._sorted_keys = _SortedKeys(self)
 
     def key(self, i: int) -> str:

@@ -174,7 +174,7 @@ def write_image(tables: Mapping[str, pl.DataFrame], directory: Path) -> dict[str
         image.strings(entity, "name", frame["name"])
         image.key_index(f"{entity}_keys", keys.cast(pl.String), frame["row"])
         entity_rows[entity] = dict(zip(keys.to_list(), range(frame.height), strict=True))
-        if link is None:
+        if link is None or fk is None:  # both or neither
             continue
         pairs = tables[link].join(movie_ix, on="movie_id", maintain_order="left").join(
             frame.select(pl.col(key).alias(fk), erow=pl.col("row").cast(pl.Int32)), on=fk,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import polars as pl
+from polars.expr.whenthen import ChainedThen  # not re-exported at the top level
 
 from data.contract import MAX_DATE, MIN_DATE
 from data.text import fold_expr
@@ -109,7 +110,7 @@ def _parse_id(column: str = "id") -> pl.Expr:
     return pl.col(column).str.strip_chars().cast(pl.Int64, strict=False)
 
 
-def _id_reason(column: str = "id") -> pl.Expr:
+def _id_reason(column: str = "id") -> ChainedThen:
     raw = pl.col(column).str.strip_chars()
     return (
         pl.when(raw.str.contains(_DATE_LIKE))

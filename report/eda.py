@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import numpy as np
@@ -38,6 +38,9 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from wordcloud import STOPWORDS, WordCloud
 
 from data.contract import polars_schema
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 Step = Callable[[str], Any]
 
@@ -59,7 +62,7 @@ MIN_CREDIBLE_USD = 1_000
 # TMDB's codes that are not ISO 639-1 (xx = no language; cn = Cantonese).
 TMDB_LANGUAGES = {"xx": "No language", "cn": "Cantonese"}
 # Scoped to the report via rc_context so importing this module never changes global styling.
-STYLE: dict[str, Any] = {
+STYLE: dict[RcKeyType, Any] = {
     "figure.figsize": (9.0, 4.2),
     "figure.dpi": 100,
     "font.size": 10,
@@ -255,7 +258,7 @@ def _barh(
     top = max(0, *values) if values else 0
     low = min(0, *values) if values else 0  # a summed profit can be negative
     pad = 0.01 * ((top - low) or 1)
-    for position, value in zip(positions, values, strict=True):
+    for position, value in zip(positions.tolist(), values, strict=True):
         ax.text(value + pad, position, fmt(value), va="center", fontsize=8, color="#444")
     ax.set_xlim(low * 1.15, top * 1.15 if top > 0 else 1)
     # Few ticks: money labels are wide and would collide on a half-width panel.
@@ -377,7 +380,7 @@ def return_distribution(wh: Warehouse) -> tuple[Figure, str]:
     fig, (ax,) = _figure()
     lo, hi = math.floor(math.log10(values.min())), math.ceil(math.log10(values.max()))
     bins = np.logspace(lo, max(hi, lo + 1), 60)
-    ax.hist(values, bins=bins, color=ACCENT)
+    ax.hist(values, bins=bins.tolist(), color=ACCENT)
     ax.set_xscale("log")
     ax.axvline(1.0, color=HIGHLIGHT, lw=1.2, label="break-even (return = 1)")
     ax.legend(frameon=False)
@@ -579,7 +582,8 @@ def votes(wh: Warehouse) -> tuple[Figure, str]:
     above = rated.filter(pl.col("vote_count") > median_count)["vote_average"].mean()
     below = rated.filter(pl.col("vote_count") <= median_count)["vote_average"].mean()
     rho = rated.select(pl.corr("vote_count", "vote_average", method="spearman")).item()
-    above, below = float(above or 0), float(below or 0)
+    # Series.mean() is typed for every dtype; on this float column it is a float or None.
+    above, below = float(above or 0), float(below or 0)  # type: ignore[arg-type]
     trend = {True: "widely seen movies rate higher", False: "widely seen movies rate lower"}
     reading = (
         f"Over {_n(rated.height)} rated movies, those with more than the median "
@@ -622,7 +626,7 @@ def missing_values(wh: Warehouse) -> tuple[Figure, str]:
     legend = {"null (unknown)": ACCENT, "0 (unknown)": HIGHLIGHT, "null (not applicable)": MUTED}
     handles = [Patch(color=color, label=label) for label, color in legend.items()]
     ax.legend(handles=handles, frameon=False, loc="lower right")
-    for position, (_column, n, z) in zip(positions, rows, strict=True):
+    for position, (_column, n, z) in zip(positions.tolist(), rows, strict=True):
         if n + z:
             share = _pct(n + z, total)
             ax.text(100 * (n + z) / total + 1, position, share, va="center", fontsize=8)
@@ -683,7 +687,7 @@ def data_errors(wh: Warehouse) -> tuple[Figure | None, str, Table]:
         ["return", "id"], descending=[True, False]
     )
     header = ("title", "year", "budget", "revenue", "stated return")
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (r["title"], str(r["release_year"]), _money(r["budget"]) if r["budget"] else "—",
          _money(r["revenue"]) if r["revenue"] else "—", _times(r["return"]) if r["return"] else "—")
         for r in flagged.head(25).iter_rows(named=True)
@@ -711,7 +715,7 @@ def runtime_distribution(wh: Warehouse) -> tuple[Figure, str]:
     values = movies["runtime"].to_numpy()
     cap = max(60.0, float(np.percentile(values, 99.5)))
     fig, (ax,) = _figure()
-    ax.hist(np.minimum(values, cap), bins=np.arange(0, cap + 5, 5), color=ACCENT)
+    ax.hist(np.minimum(values, cap), bins=np.arange(0, cap + 5, 5).tolist(), color=ACCENT)
     ax.set_xlabel(f"runtime (minutes; the last bar holds everything over {cap:.0f})")
     ax.set_ylabel("movies")
     ax.grid(axis="x", visible=False)
@@ -742,7 +746,7 @@ def vote_average_distribution(wh: Warehouse) -> tuple[Figure, str]:
         )
     values = rated["vote_average"].to_numpy()
     fig, (ax,) = _figure()
-    ax.hist(values, bins=np.arange(0, 10.25, 0.25), color=ACCENT)
+    ax.hist(values, bins=np.arange(0, 10.25, 0.25).tolist(), color=ACCENT)
     median = float(np.median(values))
     ax.axvline(median, color=HIGHLIGHT, lw=1.2, label=f"median {median:.1f}")
     ax.legend(frameon=False)
@@ -813,7 +817,7 @@ def top_grossing(wh: Warehouse) -> tuple[Figure, str, Table]:
     if not movies.height:
         return _no_data("no movie has a revenue"), "No movie has a revenue.", (header, [])
     top = movies.sort(["revenue", "id"], descending=[True, False]).head(TOP_N)
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (str(i), r["title"], str(r["release_year"]), _money(r["revenue"]),
          _money(r["budget"]) if r["budget"] >= MIN_CREDIBLE_USD else "unknown",
          _times(r["return"]) if r["budget"] >= MIN_CREDIBLE_USD and r["return"] else "—")

@@ -122,5 +122,5 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if result is None or not result.errors:
             return
-        coded = [_code_for(error) for error in result.errors]
-        result.errors = [error for error, _code in coded]
+        pairs = [_code_for(error) for error in result.errors]
+        result.errors = [error for error, _code in pairs]

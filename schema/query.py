@@ -66,7 +66,8 @@ class TitleVotes:
     candidates: list[Movie]
 
 
-MatchField = strawberry.enum(Field, name="MatchField", description="Which name matched.")
+# strawberry.enum registers the class in place; fields are annotated with the class itself.
+strawberry.enum(Field, name="MatchField", description="Which name matched.")
 
 
 @strawberry.type
@@ -75,7 +76,7 @@ class MovieHit:
     score: float = strawberry.field(
         description="Match quality, 0-100 with one decimal; 100 only for the exact text."
     )
-    matched: MatchField = strawberry.field(description="TITLE or ORIGINAL_TITLE.")
+    matched: Field = strawberry.field(description="TITLE or ORIGINAL_TITLE.")
 
 
 @strawberry.type
@@ -84,7 +85,7 @@ class PersonHit:
     score: float = strawberry.field(
         description="Match quality, 0-100 with one decimal; 100 only for the exact name."
     )
-    matched: MatchField = strawberry.field(description="NAME.")
+    matched: Field = strawberry.field(description="NAME.")
 
 
 @strawberry.enum(description="Which side of a person to search.")
@@ -93,7 +94,7 @@ class Role(Enum):
     DIRECTOR = "director"
 
 
-MovieSort = strawberry.enum(lookups.SortKey, name="MovieSort")
+strawberry.enum(lookups.SortKey, name="MovieSort")
 
 
 @strawberry.input(description="All given conditions must hold.")
@@ -256,7 +257,7 @@ class Query:
         self,
         info: Info,
         filter: MovieFilter | None = None,
-        sort: MovieSort = lookups.SortKey.POPULARITY,
+        sort: lookups.SortKey = lookups.SortKey.POPULARITY,
         descending: bool = True,
         first: int | None = None,
         after: str | None = None,

@@ -582,8 +582,9 @@ def resolve_node(cat: Catalog, value: str) -> Node:
         if kind in ("Person", "Actor", "Director"):
             row = cat.person_row(int(key))
             if row is not None:
-                person = {"Person": Person, "Actor": Actor, "Director": Director}[kind]
-                node = person(cat=cat, row=row)
+                views: dict[str, type[Person | Actor | Director]] = {
+                    "Person": Person, "Actor": Actor, "Director": Director}
+                node = views[kind](cat=cat, row=row)
                 if kind == "Person" or (node.as_actor() if kind == "Actor" else node.as_director()):
                     return node
         elif kind in _ENTITY_TYPES:

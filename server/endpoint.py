@@ -68,7 +68,7 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 REQUEST_TYPES = (APPLICATION_JSON, GRAPHQL_RESPONSE_JSON)
 # Status of a request error (no data) under application/graphql-response+json, by code;
 # every other request error is the client's: 400.
-REQUEST_ERROR_STATUS = {PERSISTED_QUERY_NOT_FOUND: 404, INTERNAL: 500, TIMEOUT: 504}
+REQUEST_ERROR_STATUS: dict[str, int] = {PERSISTED_QUERY_NOT_FOUND: 404, INTERNAL: 500, TIMEOUT: 504}
 # The hard stop comes this long after the deadline, so a resolver's own deadline check
 # (which answers with the data gathered so far) normally wins.
 HARD_STOP_GRACE_S = 0.25

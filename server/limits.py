@@ -120,7 +120,7 @@ def _parse(query: str, max_tokens: int) -> DocumentNode:
     except GraphQLSyntaxError as error:
         # The parser reports its token limit as a syntax error: it is that limit when the
         # parser stopped exactly at the first token beyond it (checked on this path only).
-        positions = error.positions or ()
+        positions = list(error.positions or ())
         if positions and positions[0] == _over_limit_at(query, max_tokens):
             raise CodedError(
                 f"the document has more than {max_tokens} tokens: send a smaller query",

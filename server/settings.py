@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from data.paths import DEFAULT_BUILD
 from schema.images import DEFAULT_IMAGE_BASE_URL
@@ -70,7 +71,8 @@ class Settings:
         """Profile defaults, then MOVIES_<FIELD> variables, then explicit overrides."""
         env = os.environ if environ is None else environ
         settings = cls.for_profile(env.get("MOVIES_PROFILE", "development"))
-        changes: dict[str, object] = {}
+        # Keyed by field name, so each value has its own field's type.
+        changes: dict[str, Any] = {}
         for spec in fields(cls):
             raw = env.get(f"MOVIES_{spec.name.upper()}")
             if raw is None or spec.name == "profile":
