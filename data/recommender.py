@@ -6,7 +6,7 @@ collection, director, top cast, companies, original language). Each field gets i
 each row normalised again, so the dot product of two rows is their cosine similarity. Genre
 and keyword names are kept as phrases (``phrase_terms``: "space opera" is one term besides
 its two words), so a free-text query can hit them. The weights are chosen by the offline
-evaluation in ``etl/evaluate.py`` (see the comment on ``DEFAULT_WEIGHTS``), not by taste.
+evaluation in ``evaluation/recommender.py`` (see the comment on ``DEFAULT_WEIGHTS``), not by taste.
 
 Scoring one movie against all others uses the term-major (CSC) copy of the matrix, so a query
 touches only the postings of its own terms: no dense N x N matrix ever exists.
@@ -59,7 +59,7 @@ PHRASE_FIELDS = ("genres", "keywords")
 TOKEN_FIELDS = ("collection", "director", "cast", "companies", "language")
 FIELDS = TEXT_FIELDS + TOKEN_FIELDS
 
-# Chosen with etl/evaluate.py on the embedded sample (k=5; "ours w/o coll." is the same
+# Chosen with evaluation/recommender.py on the embedded sample (k=5; "ours w/o coll." is the same
 # weights with collection 0; objective = its collection hit + genre Jaccard + coverage):
 #
 #   weights                                        hit  hit w/o coll.  genre J.  coverage
@@ -72,7 +72,7 @@ FIELDS = TEXT_FIELDS + TOKEN_FIELDS
 #   chosen (below)                                1.000      0.921       0.863     0.871
 #   overview-only TF-IDF (the assignment)         0.700        -         0.256     0.898
 #
-# The search (``etl.evaluate.search_weights``) is a coordinate search over
+# The search (``evaluation.recommender.search_weights``) is a coordinate search over
 # {0, .25, .5, 1, 1.5, 2} per field, overview fixed at 1, scored on the even rows and checked
 # on the odd rows (the halves agree within 0.03 of the objective, which is also about the
 # spread between the two searches' optima: the surface is flat there). The chosen weights

@@ -266,7 +266,7 @@ def evaluate(
 ) -> None:
     """Measure recommendation quality: random, most-popular, the assignment's baseline, ours."""
     from data.paths import DEFAULT_BUILD
-    from etl import evaluate as evaluation
+    from evaluation import recommender as evaluation
 
     report = evaluation.evaluate(data or DEFAULT_BUILD, k=k, seed=seed)
     if markdown:

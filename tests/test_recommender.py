@@ -1,6 +1,6 @@
 """The recommender on the embedded real sample: known sequels, the API's rules (n bounds, titles,
 ties, duplicates, empty documents), free text, persistence, and the offline evaluation
-(``etl/evaluate.py``) whose baselines must be what they claim and which ours must beat.
+(``evaluation/recommender.py``) whose baselines must be what they claim and which ours must beat.
 
 The session ``catalog`` is built with ``DEFAULT_WEIGHTS``; a few rules need movies the sample
 does not have (a same-title-same-year duplicate, an empty document), so a small catalog is
@@ -34,7 +34,7 @@ from data.recommender import (
     top_rows,
 )
 from data.text import fold
-from etl import evaluate as ev
+from evaluation import recommender as ev
 
 RECS = """query($t: String!, $n: Int!, $y: Int) {
   recommendations(title: $t, n: $n, year: $y) { score movie { tmdbId title } } }"""

@@ -23,7 +23,7 @@ The recommenders, side by side:
 Every recommender excludes the query and its same-title-same-year duplicates, as the API does.
 Similarities are computed in blocks of rows (a block x N dense slab at a time), never as a
 dense N x N matrix. ``search_weights`` is the coordinate search that chose ``DEFAULT_WEIGHTS``
-(see ``data/recommender.py``); run ``python -m etl.evaluate BUILD [--search]``.
+(see ``data/recommender.py``); run ``python -m evaluation.recommender BUILD [--search]``.
 """
 
 from __future__ import annotations
