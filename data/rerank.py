@@ -1,0 +1,172 @@
+"""Re-ranking content neighbours: a vote-based quality prior and a co-liked signal.
+
+Pure functions over NumPy arrays, shared by the server (``data.lookups.recommend``) and the
+offline evaluation (``evaluation.recommender``), so what is measured is what is served.
+
+The content recommender's cosine says what a movie is *like*; it cannot tell a classic from
+an obscure look-alike. Two signals re-rank its ``depth`` best candidates:
+
+* a **quality prior** per movie in [0, 1], from its votes (``quality_prior``): the IMDb
+  weighted rating (a vote average shrunk towards the catalogue mean by ``m`` pseudo-votes),
+  log votes, or their product; movies under a vote-count floor get 0;
+* the **co-liked** neighbours of the query built from viewers' ratings (``etl.ratings``),
+  Jaccard of their likers, divided by the query's best one so it is in [0, 1] too; they join
+  the candidates even when their content is unlike the query's.
+
+``score = (1 - c) * ((1 - p) * cosine + p * prior) + c * coliked`` with ``p`` the prior weight
+and ``c`` the co-liked weight; a query without co-liked neighbours (a cold movie, or a build
+without ratings) keeps ``(1 - p) * cosine + p * prior``. Every constant below was chosen by
+``movies evaluate`` on the tuning half of the query movies (see ``evaluation/recommender.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+PRIOR_FILE = "prior.npy"
+COLIKED_FILES = ("coliked_offsets", "coliked_rows", "coliked_scores", "coliked_support")
+PRIOR_FORMS = ("weighted_rating", "log_votes", "product")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """How the per-movie prior is formed."""
+
+    form: str = "product"
+    m: float = 50.0  # weighted rating: pseudo-votes at the catalogue's mean average
+    floor: int = 10  # movies with fewer votes get prior 0
+
+    def __post_init__(self) -> None:
+        if self.form not in PRIOR_FORMS:
+            raise ValueError(f"unknown prior form {self.form!r}; use one of {PRIOR_FORMS}")
+
+
+@dataclass(frozen=True)
+class Blend:
+    """How the candidates are formed and scored."""
+
+    depth: int = 50  # content neighbours re-ranked (at least the n asked for)
+    prior_weight: float = 0.2
+    coliked_weight: float = 0.5
+
+
+PRIOR = Prior()
+BLEND = Blend()
+
+
+def weighted_rating(vote_average: np.ndarray, vote_count: np.ndarray, m: float) -> np.ndarray:
+    """IMDb's weighted rating ``v / (v + m) * R + m / (v + m) * C`` on a 0-10 scale, with C
+    the vote-weighted mean vote average of the catalogue."""
+    votes = np.nan_to_num(np.asarray(vote_count, dtype=np.float64))
+    average = np.nan_to_num(np.asarray(vote_average, dtype=np.float64))
+    c = float((average * votes).sum() / votes.sum()) if votes.sum() > 0 else 0.0
+    return (votes * average + m * c) / (votes + m) if m > 0 else average
+
+
+def quality_prior(vote_average: np.ndarray, vote_count: np.ndarray, prior: Prior = PRIOR
+                  ) -> np.ndarray:
+    """A per-movie prior in [0, 1] (float32)."""
+    votes = np.nan_to_num(np.asarray(vote_count, dtype=np.float64))
+    rating = weighted_rating(vote_average, votes, prior.m) / 10.0
+    top = float(np.log1p(votes.max())) if votes.size and votes.max() > 0 else 1.0
+    popular = np.log1p(votes) / top
+    value = {"weighted_rating": rating, "log_votes": popular,
+             "product": rating * popular}[prior.form]
+    value = np.where(votes < prior.floor, 0.0, value)
+    return np.clip(value, 0.0, 1.0).astype(np.float32)
+
+
+def normalised_coliked(scores: np.ndarray) -> np.ndarray:
+    """Co-liked scores of one query divided by its best, so its top neighbour scores 1."""
+    scores = np.asarray(scores, dtype=np.float32)
+    best = float(scores.max()) if scores.size else 0.0
+    return scores / np.float32(best) if best > 0 else np.zeros_like(scores)
+
+
+def blended(cosine: np.ndarray, prior: np.ndarray, coliked: np.ndarray | None, blend: Blend
+            ) -> np.ndarray:
+    """The score of each candidate (arrays broadcast; ``coliked`` None: the query has no
+    co-liked neighbours)."""
+    p = np.float32(blend.prior_weight)
+    content = (1 - p) * np.asarray(cosine, dtype=np.float32) + p * prior
+    if coliked is None:
+        return content
+    c = np.float32(blend.coliked_weight)
+    return (1 - c) * content + c * coliked
+
+
+def candidates(
+    content_rows: np.ndarray, coliked_rows: np.ndarray, coliked_scores: np.ndarray,
+    exclude: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The union of the content candidates (best first, already without ``exclude``) and the
+    co-liked neighbours not in ``exclude``: (rows, normalised co-liked score, is-new mask
+    of the rows whose cosine the caller has yet to compute)."""
+    keep = ~np.isin(coliked_rows, exclude)
+    co_rows = np.asarray(coliked_rows[keep], dtype=np.int64)
+    co_norm = normalised_coliked(coliked_scores[keep])
+    new = ~np.isin(co_rows, content_rows)
+    rows = np.concatenate([np.asarray(content_rows, dtype=np.int64), co_rows[new]])
+    co = np.zeros(rows.size, dtype=np.float32)
+    position = {int(r): i for i, r in enumerate(rows.tolist())}
+    for r, s in zip(co_rows.tolist(), co_norm.tolist(), strict=True):
+        co[position[r]] = s
+    is_new = np.zeros(rows.size, dtype=bool)
+    is_new[content_rows.size:] = True
+    return rows, co, is_new
+
+
+def top(rows: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` best candidates, ties broken by row (movie id)."""
+    order = np.lexsort((rows, -scores))[:n]
+    return rows[order], scores[order]
+
+
+def save_prior(directory: Path, vote_average: np.ndarray, vote_count: np.ndarray) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    np.save(directory / PRIOR_FILE, quality_prior(vote_average, vote_count))
+
+
+def load_prior(directory: Path) -> np.ndarray | None:
+    path = directory / PRIOR_FILE
+    return np.load(path, mmap_mode="r") if path.is_file() else None
+
+
+@dataclass(frozen=True)
+class CoLiked:
+    """Per movie row, its co-liked neighbours in CSR layout, best first."""
+
+    offsets: np.ndarray  # int64, movies + 1
+    rows: np.ndarray  # int32
+    scores: np.ndarray  # float32 Jaccard
+    support: np.ndarray  # int32 viewers who liked both
+
+    @property
+    def movies(self) -> int:
+        return int(self.offsets.size - 1)
+
+    def of(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a, b = int(self.offsets[row]), int(self.offsets[row + 1])
+        return self.rows[a:b], self.scores[a:b], self.support[a:b]
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, array in zip(COLIKED_FILES, (self.offsets, self.rows, self.scores, self.support),
+                               strict=True):
+            np.save(directory / f"{name}.npy", array)
+
+    @classmethod
+    def load(cls, directory: Path, mmap: bool = True) -> CoLiked | None:
+        """The arrays saved in ``directory`` (memory-mapped), or None when there are none."""
+        if not all((directory / f"{name}.npy").is_file() for name in COLIKED_FILES):
+            return None
+        mode = "r" if mmap else None
+        arrays = [np.load(directory / f"{name}.npy", mmap_mode=mode) for name in COLIKED_FILES]
+        return cls(*arrays)
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(a.nbytes for a in (self.offsets, self.rows, self.scores, self.support)))
