@@ -427,19 +427,22 @@ def gather(matrix: sp.csr_matrix, truth: Truth, depth: int,
     return Candidates(rows, cosine, rank, co, depth)
 
 
-def ranked(cands: Candidates, prior: np.ndarray, blend: rerank.Blend, k: int) -> Lists:
-    """The top k of every movie under ``blend``, exactly as ``lookups.recommend`` ranks
-    them: the first max(depth, k) content candidates plus the co-liked ones, by
-    ``rerank.blended``, ties by row."""
-    depth = max(blend.depth, k)
-    if depth > cands.depth:
-        raise ValueError(f"candidates were gathered to depth {cands.depth} < {depth}")
-    valid = (cands.rows >= 0) & ((cands.rank < depth) | (cands.coliked > 0))
+def ranked(cands: Candidates, prior: np.ndarray, blend: rerank.Blend, k: int,
+           fallback: rerank.Blend | None = None) -> Lists:
+    """The top k of every movie exactly as ``lookups.recommend`` ranks them: the first
+    max(depth, k) content candidates plus the co-liked ones, by ``rerank.blended``, ties by
+    row; ``blend`` for the queries with co-liked neighbours, ``fallback`` (default
+    ``blend``) for the others."""
+    fallback = fallback or blend
     has_co = (cands.coliked > 0).any(axis=1, keepdims=True)
+    depth = np.where(has_co, max(blend.depth, k), max(fallback.depth, k))
+    if depth.max(initial=0) > cands.depth:
+        raise ValueError(f"candidates were gathered to depth {cands.depth} < {depth.max()}")
+    valid = (cands.rows >= 0) & ((cands.rank < depth) | (cands.coliked > 0))
     pr = prior[np.maximum(cands.rows, 0)]
     scores = np.where(
         has_co, rerank.blended(cands.cosine, pr, cands.coliked, blend),
-        rerank.blended(cands.cosine, pr, None, blend),
+        rerank.blended(cands.cosine, pr, None, fallback),
     )
     scores = np.where(valid, scores, -np.inf)
     order = np.lexsort((cands.rows, -scores), axis=-1)[:, :k]
@@ -473,7 +476,7 @@ class EvaluationReport:
     coliked_queries: dict[str, tuple[int, int]]  # relevance -> (tuning, held-out) queries
     weights: dict[str, float]
     prior: rerank.Prior
-    blend: rerank.Blend
+    blends: tuple[rerank.Blend, rerank.Blend]  # without / with co-liked neighbours
     rows: list[Row]
     index_bytes: int
     latency_ms: float  # median time of one ``Index.similar`` call (top 5)
@@ -565,7 +568,8 @@ def score_row(name: str, description: str, lists: Lists, truth: Truth,
 def evaluate(
     build: Path, ratings: Path | None = None, links: Path | None = None, seed: int = 0,
     weights: Mapping[str, float] | None = None, prior: rerank.Prior = rerank.PRIOR,
-    blend: rerank.Blend = rerank.BLEND, prepared: Prepared | None = None,
+    content_blend: rerank.Blend = rerank.CONTENT_BLEND,
+    coliked_blend: rerank.Blend = rerank.COLIKED_BLEND, prepared: Prepared | None = None,
 ) -> EvaluationReport:
     """Every recommender's top-10 lists over every movie, scored on both halves. Without
     ``ratings`` and ``links`` only the catalogue numbers (collection hit, coverage,
@@ -578,8 +582,9 @@ def evaluate(
     ours = data.index(weights)
     read = Ratings.read(ratings, links, truth.ids) if ratings and links else None
     quality = rerank.quality_prior(*data.votes(), prior)
-    content = gather(ours.matrix, truth, max(blend.depth, k))
-    no_signal = rerank.Blend(blend.depth, 0.0, 0.0)
+    deepest = max(content_blend.depth, coliked_blend.depth, k)
+    content = gather(ours.matrix, truth, deepest)
+    no_prior = rerank.Blend(k, 0.0, 0.0)
     runs: list[tuple[str, str, Callable[[], Lists]]] = [
         ("random", f"uniformly random other movies (seed {seed})",
          lambda: random_lists(truth, k, seed)),
@@ -587,19 +592,18 @@ def evaluate(
         ("overview TF-IDF", "assignment baseline: overview only, cosine",
          lambda: knn_lists(overview_matrix(data.docs), truth, k)),
         ("content", "weighted multi-field TF-IDF (DEFAULT_WEIGHTS), cosine",
-         lambda: ranked(content, quality, no_signal, k)),
-        ("content + prior", f"top {blend.depth} re-ranked with the quality prior "
-         f"({prior.form}, m={prior.m:g}, floor {prior.floor}; weight {blend.prior_weight:g})",
-         lambda: ranked(content, quality, rerank.Blend(blend.depth, blend.prior_weight, 0.0),
-                        k)),
+         lambda: ranked(content, quality, no_prior, k)),
+        ("content + prior", f"top {content_blend.depth} re-ranked with the quality prior "
+         f"({prior.form}, m={prior.m:g}, floor {prior.floor}; weight "
+         f"{content_blend.prior_weight:g})",
+         lambda: ranked(content, quality, content_blend, k)),
     ]
     if read is not None:
-        signal = gather(ours.matrix, truth, max(blend.depth, k), read.signal)
+        signal = gather(ours.matrix, truth, deepest, read.signal)
         runs.append((
             "content + prior + co-liked",
-            f"co-liked signal from the other half of the viewers (weight "
-            f"{blend.coliked_weight:g})",
-            lambda: ranked(signal, quality, blend, k),
+            f"co-liked signal from the other half of the viewers ({coliked_blend})",
+            lambda: ranked(signal, quality, coliked_blend, k, content_blend),
         ))
     rows, lists = [], {}
     for name, description, run in runs:
@@ -618,7 +622,7 @@ def evaluate(
         coliked_queries=coliked_queries,
         weights={name: w for name, w in weights.items() if w > 0},
         prior=prior,
-        blend=blend,
+        blends=(content_blend, coliked_blend),
         rows=rows,
         index_bytes=ours.nbytes,
         latency_ms=latency_ms(ours),
@@ -644,7 +648,8 @@ MIN_COVERAGE = 0.60
 @dataclass(frozen=True)
 class Tuned:
     prior: rerank.Prior
-    blend: rerank.Blend
+    content_blend: rerank.Blend
+    coliked_blend: rerank.Blend
     tuning: float  # the objective on the tuning half
     held: float  # ... and on the held-out half, which the choice never saw
     tried: int
@@ -679,7 +684,8 @@ def tune(prepared: Prepared, read: Ratings, weights: Mapping[str, float] | None 
                 and coverage >= MIN_COVERAGE)
 
     def search(cands: Candidates, relevance: Relevance, settings: Iterable[
-            tuple[rerank.Prior, rerank.Blend]]) -> tuple[float, rerank.Prior, rerank.Blend, int]:
+            tuple[rerank.Prior, rerank.Blend]], fallback: rerank.Blend | None = None,
+               ) -> tuple[float, rerank.Prior, rerank.Blend, int]:
         queries = halves(truth, relevance.queries)[0]
         best: tuple[float, rerank.Prior, rerank.Blend] | None = None
         priors: dict[rerank.Prior, np.ndarray] = {}
@@ -687,7 +693,7 @@ def tune(prepared: Prepared, read: Ratings, weights: Mapping[str, float] | None 
         for prior, blend in settings:
             if prior not in priors:
                 priors[prior] = rerank.quality_prior(*votes, prior)
-            lists = ranked(cands, priors[prior], blend, K)
+            lists = ranked(cands, priors[prior], blend, K, fallback)
             tried += 1
             if not allowed(lists):
                 continue
@@ -704,17 +710,17 @@ def tune(prepared: Prepared, read: Ratings, weights: Mapping[str, float] | None 
         for weight in PRIOR_WEIGHTS for depth in DEPTHS
         if not (form == "log_votes" and m != PRIOR_GRID["m"][0])  # m only shapes the rating
     ]
-    _, prior, blend, tried = search(content, read.all_viewers, first)
+    _, prior, content_blend, tried = search(content, read.all_viewers, first)
     signal = gather(matrix, truth, deepest, read.signal)
     second = [
         (prior, rerank.Blend(depth, weight, co))
         for co in COLIKED_WEIGHTS for weight in PRIOR_WEIGHTS for depth in DEPTHS
     ]
-    value, prior, blend, more = search(signal, read.other_viewers, second)
+    value, prior, blend, more = search(signal, read.other_viewers, second, content_blend)
     held = halves(truth, read.other_viewers.queries)[1]
-    lists = ranked(signal, rerank.quality_prior(*votes, prior), blend, K)
-    return Tuned(prior, blend, value, _objective(read.other_viewers, held, lists),
-                 tried + more)
+    lists = ranked(signal, rerank.quality_prior(*votes, prior), blend, K, content_blend)
+    return Tuned(prior, content_blend, blend, value,
+                 _objective(read.other_viewers, held, lists), tried + more)
 
 
 # --- output ------------------------------------------------------------------------------
