@@ -30,6 +30,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from data.errors import NotFound
+from data.rerank import CoLiked, load_prior, save_prior
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -365,6 +366,9 @@ class Index:
             minlength=self.matrix.shape[0],
         )
         self.text_norm = np.sqrt(squares).astype(np.float32)
+        # Re-ranking signals (data/rerank.py), memory-mapped .npy files when the build has them.
+        self.prior: np.ndarray | None = None
+        self.coliked: CoLiked | None = None
 
     @classmethod
     def fit(cls, docs: pl.DataFrame, weights: Mapping[str, float] | None = None) -> Index:
@@ -423,7 +427,9 @@ class Index:
     @classmethod
     def load(cls, directory: Path) -> Index:
         matrix = sp.load_npz(directory / "matrix.npz").tocsr()
-        return cls(MovieVectorizer.load(directory), matrix, np.load(directory / "ids.npy"))
+        index = cls(MovieVectorizer.load(directory), matrix, np.load(directory / "ids.npy"))
+        index.prior, index.coliked = load_prior(directory), CoLiked.load(directory)
+        return index
 
 
 INDEX_DIR = "recommender"
@@ -432,4 +438,8 @@ INDEX_DIR = "recommender"
 def fit_index(tables: Mapping[str, pl.DataFrame], build: Path) -> dict[str, object]:
     """ETL hook: fit on the validated tables and save into the build being written."""
     index = Index.fit(documents(tables))
-    return index.save(build / INDEX_DIR)
+    info = index.save(build / INDEX_DIR)
+    movies = tables["movies"].sort("id")
+    votes = movies["vote_average"].to_numpy(), movies["vote_count"].to_numpy()
+    save_prior(build / INDEX_DIR, *votes)
+    return info

@@ -21,10 +21,17 @@ without ratings) keeps ``(1 - p) * cosine + p * prior``. Every constant below wa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from data.recommender import Index
 
 PRIOR_FILE = "prior.npy"
 COLIKED_FILES = ("coliked_offsets", "coliked_rows", "coliked_scores", "coliked_support")
@@ -117,12 +124,14 @@ def candidates(
     keep = ~np.isin(coliked_rows, exclude)
     co_rows = np.asarray(coliked_rows[keep], dtype=np.int64)
     co_norm = normalised_coliked(coliked_scores[keep])
+    content_rows = np.asarray(content_rows, dtype=np.int64)
     new = ~np.isin(co_rows, content_rows)
-    rows = np.concatenate([np.asarray(content_rows, dtype=np.int64), co_rows[new]])
+    rows = np.concatenate([content_rows, co_rows[new]])
     co = np.zeros(rows.size, dtype=np.float32)
-    position = {int(r): i for i, r in enumerate(rows.tolist())}
-    for r, s in zip(co_rows.tolist(), co_norm.tolist(), strict=True):
-        co[position[r]] = s
+    if co_rows.size:
+        # Each row appears once in ``rows``: place every co-liked score at its row's slot.
+        order = np.argsort(rows, kind="stable")
+        co[order[np.searchsorted(rows[order], co_rows)]] = co_norm
     is_new = np.zeros(rows.size, dtype=bool)
     is_new[content_rows.size:] = True
     return rows, co, is_new
@@ -179,3 +188,116 @@ class CoLiked:
     @property
     def nbytes(self) -> int:
         return int(sum(a.nbytes for a in (self.offsets, self.rows, self.scores, self.support)))
+
+
+# --- serving -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One recommendation and what its score is made of."""
+
+    row: int
+    score: float
+    cosine: float  # content similarity with the query
+    content_share: float  # the factor on the cosine in the score: (1 - c) * (1 - p)
+    coliked: float  # the co-liked term of the score, c * normalised co-liked score
+    support: int  # viewers who liked both (0: not a co-liked neighbour)
+    fields: dict[str, float] = field(default_factory=dict)  # cosine terms by content field
+
+
+def recommend(index: Index, row: int, n: int, exclude: np.ndarray) -> list[Ranked]:
+    """The ``n`` best movies for ``row``, as the evaluation ranks them (``ranked`` in
+    ``evaluation/recommender.py``): content candidates re-ranked with the prior, plus the
+    co-liked neighbours where the build has them (``COLIKED_BLEND``), else content and
+    prior alone (``CONTENT_BLEND``); an index without a prior ranks by cosine."""
+    table = getattr(index, "coliked", None)
+    prior = getattr(index, "prior", None)
+    if table is not None:
+        co_rows, co_scores, co_support = table.of(row)
+        keep = ~np.isin(co_rows, exclude)
+        co_rows, co_scores, co_support = co_rows[keep], co_scores[keep], co_support[keep]
+    else:
+        co_rows = co_support = np.zeros(0, dtype=np.int32)
+        co_scores = np.zeros(0, dtype=np.float32)
+    has = co_rows.size > 0
+    blend = COLIKED_BLEND if has else CONTENT_BLEND
+    if prior is None:
+        blend = Blend(blend.depth, 0.0, blend.coliked_weight)
+    content = index.similar(row, max(blend.depth, n), exclude)
+    content_rows = np.asarray([nb.row for nb in content], dtype=np.int64)
+    rows, co, is_new = candidates(content_rows, co_rows, co_scores, exclude)
+    cosine = np.zeros(rows.size, dtype=np.float32)
+    cosine[: content_rows.size] = [nb.score for nb in content]
+    if is_new.any():
+        cosine[is_new] = cosines(index, row, rows[is_new].tolist())
+    pr = np.asarray(prior[rows], dtype=np.float32) if prior is not None else np.zeros_like(cosine)
+    scores = blended(cosine, pr, co if has else None, blend)
+    best, best_scores = top(rows, scores, n)
+    position = {int(r): i for i, r in enumerate(rows.tolist())}
+    support = dict(zip(co_rows.tolist(), co_support.tolist(), strict=True))
+    c = blend.coliked_weight if has else 0.0
+    share = (1 - c) * (1 - blend.prior_weight)
+    fields = field_contributions(index, row, best.tolist())
+    return [
+        Ranked(int(r), float(s), float(cosine[position[r]]), share,
+               float(c * co[position[r]]), int(support.get(r, 0)), parts)
+        for r, s, parts in zip(best.tolist(), best_scores.tolist(), fields, strict=True)
+    ]
+
+
+_FIELD_OF: weakref.WeakKeyDictionary[Index, tuple[list[str], np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _field_of(index: Index) -> tuple[list[str], np.ndarray]:
+    """The index's fields, and the field number of each column of its document matrix
+    (fields are stacked in order)."""
+    if index not in _FIELD_OF:
+        vectorizers = index.vectorizer.vectorizers_
+        names = list(vectorizers)
+        sizes = [vectorizers.size(name) if hasattr(vectorizers, "size")
+                 else len(vectorizers[name].idf_) for name in names]
+        _FIELD_OF[index] = (names, np.repeat(np.arange(len(names), dtype=np.int16), sizes))
+    return _FIELD_OF[index]
+
+
+def _products(matrix: sp.csr_matrix, a: int, rows: Sequence[int]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The nonzero terms of the dot products of row ``a`` with each of ``rows``:
+    (which of ``rows``, column, product). Plain NumPy on the CSR arrays: scipy's row slicing
+    costs more than the arithmetic for a handful of rows."""
+    ptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+    mine = indices[ptr[a] : ptr[a + 1]]
+    order = np.argsort(mine)
+    mine, values = mine[order], data[ptr[a] : ptr[a + 1]][order]
+    starts, ends = ptr[np.asarray(rows)], ptr[np.asarray(rows) + 1]
+    lengths = ends - starts
+    which = np.repeat(np.arange(len(rows)), lengths)
+    at = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) + \
+        np.repeat(starts, lengths)
+    cols = indices[at]
+    pos = np.minimum(np.searchsorted(mine, cols), max(mine.size - 1, 0))
+    hit = (mine[pos] == cols) if mine.size else np.zeros(cols.size, dtype=bool)
+    product = np.where(hit, data[at].astype(np.float64) * values[pos] if mine.size else 0.0,
+                       0.0)
+    return which[hit], cols[hit], product[hit]
+
+
+def cosines(index: Index, a: int, rows: Sequence[int]) -> np.ndarray:
+    """The cosine of movie ``a`` with each of ``rows``."""
+    which, _, product = _products(index.matrix, a, rows)
+    return np.bincount(which, weights=product, minlength=len(rows)).astype(np.float32)
+
+
+def field_contributions(index: Index, a: int, rows: Sequence[int]) -> list[dict[str, float]]:
+    """For each of ``rows``, how much each field adds to its cosine with movie ``a`` (the
+    terms of their dot product, summed per field)."""
+    if not len(rows):
+        return []
+    names, field_of = _field_of(index)
+    which, cols, product = _products(index.matrix, a, rows)
+    sums = np.bincount(which * len(names) + field_of[cols], weights=product,
+                       minlength=len(rows) * len(names)).reshape(len(rows), len(names))
+    return [dict(zip(names, values.tolist(), strict=True)) for values in sums]

@@ -24,6 +24,7 @@ otherwise cost more than everybody else together, while telling little about any
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from data.recommender import INDEX_DIR
 from data.rerank import CoLiked
 
 LIKE = 4.0
@@ -184,3 +186,34 @@ def build(ratings: Path, links: Path, movie_ids: np.ndarray, directory: Path) ->
         "read_s": round(read, 3),
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+RAW_NAMES = {"ratings": "ratings.csv", "links": "links.csv"}
+
+
+def find_raw(directory: Path) -> tuple[Path | None, Path | None]:
+    """``ratings.csv`` and ``links.csv`` (or ``.csv.gz``) in ``directory``, where present."""
+    found = []
+    for name in RAW_NAMES.values():
+        candidates = [directory / name, directory / f"{name}.gz"]
+        found.append(next((c for c in candidates if c.is_file()), None))
+    return found[0], found[1]
+
+
+FitIndex = Callable[[dict[str, pl.DataFrame], Path], dict[str, Any]]
+
+
+def with_coliked(fit_index: FitIndex, ratings: Path | None, links: Path | None) -> FitIndex:
+    """The ETL's recommender hook, plus the co-liked arrays when both files are given."""
+    if (ratings is None) != (links is None):
+        missing = "links" if links is None else "ratings"
+        raise RatingsError(Path(str(ratings or links)), f"needs the {missing} file too")
+
+    def fit(tables: dict[str, pl.DataFrame], build_dir: Path) -> dict[str, Any]:
+        info = fit_index(tables, build_dir)
+        if ratings is not None and links is not None:
+            ids = tables["movies"]["id"].sort().to_numpy()
+            info["coliked"] = build(ratings, links, ids, build_dir / INDEX_DIR)
+        return info
+
+    return fit

@@ -51,12 +51,16 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 
 
 def build_warehouse(
-    movies: Path | None, credits: Path | None, keywords: Path | None, out: Path
+    movies: Path | None, credits: Path | None, keywords: Path | None, out: Path,
+    ratings: Path | None = None, links: Path | None = None,
 ) -> dict[str, Any]:
-    """Run the ETL (and fit the recommender) from the given or default inputs."""
+    """Run the ETL (and fit the recommender) from the given or default inputs; viewers'
+    ratings (given, or ratings.csv + links.csv in data/raw/) add the co-liked signal."""
 
+    from data.paths import RAW_DIR
     from data.recommender import fit_index
     from etl.pipeline import Inputs, default_inputs, run
+    from etl.ratings import find_raw, with_coliked
 
     defaults = default_inputs()
     inputs = Inputs(
@@ -66,8 +70,13 @@ def build_warehouse(
             defaults.keywords if movies is None else None
         ),
     )
+    if ratings is None and links is None:
+        ratings, links = find_raw(RAW_DIR)
+        if ratings is None or links is None:
+            ratings = links = None
+    fit = with_coliked(fit_index, ratings, links)
     with progress("etl") as step:
-        return run(inputs, out, step=step, fit_index=fit_index)
+        return run(inputs, out, step=step, fit_index=fit)
 
 
 def _print_summary(manifest: dict[str, Any]) -> None:
@@ -91,20 +100,26 @@ def etl(
     credits: Annotated[Path | None, typer.Option(help="credits.csv[.gz]")] = None,
     keywords: Annotated[Path | None, typer.Option(help="keywords.csv[.gz] (optional)")] = None,
     out: Annotated[Path | None, typer.Option(help="build directory (a symlink)")] = None,
+    ratings: Annotated[Path | None, typer.Option(
+        help="MovieLens ratings.csv: adds the co-liked signal (needs --links)")] = None,
+    links: Annotated[Path | None, typer.Option(help="MovieLens links.csv")] = None,
 ) -> None:
     """Parse, clean and normalise the raw files into a validated Parquet build.
 
-    Inputs default to data/raw/ when the full files are there, else the embedded sample.
+    Inputs default to data/raw/ when the full files are there, else the embedded sample;
+    ratings.csv + links.csv in data/raw/ are used when present.
     """
     from data.paths import DEFAULT_BUILD
     from etl.extract import InputError
     from etl.publish import ValidationFailed
+    from etl.ratings import RatingsError
 
     # SIGTERM unwinds like Ctrl-C, so the half-written build is removed on the way out.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        manifest = build_warehouse(movies, credits, keywords, out or DEFAULT_BUILD)
-    except InputError as exc:
+        manifest = build_warehouse(movies, credits, keywords, out or DEFAULT_BUILD, ratings,
+                                   links)
+    except (InputError, RatingsError) as exc:
         typer.echo(f"error: {exc.path}: {exc.problem}", err=True)
         raise typer.Exit(EXIT_INPUT) from None
     except ValidationFailed as exc:
@@ -260,7 +275,11 @@ def bench(
 @app.command()
 def evaluate(
     data: Annotated[Path | None, typer.Option(help="build directory")] = None,
-    k: Annotated[int, typer.Option(help="list length")] = 5,
+    ratings: Annotated[Path | None, typer.Option(
+        help="viewers' ratings (MovieLens ratings.csv) for the co-liked measure")] = None,
+    links: Annotated[Path | None, typer.Option(help="MovieLens links.csv")] = None,
+    tune: Annotated[bool, typer.Option(
+        help="search the prior and blends on the tuning half (needs ratings)")] = False,
     seed: Annotated[int, typer.Option(help="seed of the random baseline")] = 0,
     markdown: Annotated[bool, typer.Option(help="print a Markdown table")] = False,
 ) -> None:
@@ -268,7 +287,20 @@ def evaluate(
     from data.paths import DEFAULT_BUILD
     from evaluation import recommender as evaluation
 
-    report = evaluation.evaluate(data or DEFAULT_BUILD, k=k, seed=seed)
+    if (ratings is None) != (links is None) or (tune and ratings is None):
+        typer.echo("error: --ratings and --links go together (and --tune needs them)", err=True)
+        raise typer.Exit(EXIT_INPUT)
+    for path in (ratings, links):
+        if path is not None and not path.is_file():
+            typer.echo(f"error: {path}: file not found", err=True)
+            raise typer.Exit(EXIT_INPUT)
+    if tune:
+        assert ratings is not None and links is not None
+        prepared = evaluation.Prepared.load(data or DEFAULT_BUILD)
+        read = evaluation.Ratings.read(ratings, links, prepared.truth.ids)
+        Console().print(evaluation.tune(prepared, read, log=lambda line: err.log(line)))
+        return
+    report = evaluation.evaluate(data or DEFAULT_BUILD, ratings, links, seed=seed)
     if markdown:
         typer.echo(evaluation.markdown(report))
     else:
@@ -280,13 +312,24 @@ def synth(
     out: Annotated[Path, typer.Option(help="directory for the three raw CSV files")],
     scale: Annotated[float, typer.Option(help="1.0 = the real files' size, up to 10")] = 1.0,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same bytes)")] = 0,
+    ratings: Annotated[bool, typer.Option(
+        help="also write MovieLens-like ratings.csv + links.csv")] = True,
 ) -> None:
     """Generate a synthetic twin of the raw files, calibrated on the embedded real sample."""
+    from dataclasses import asdict
+
     from etl.synth import generate
+    from etl.synth_ratings import generate_ratings
 
     if not 0 < scale <= 10:
         typer.echo("error: --scale must be in (0, 10]", err=True)
         raise typer.Exit(EXIT_INPUT)
     with progress("synth") as step:
         summary = generate(scale, out, seed=seed, progress=step)
-    Console().print_json(data=summary.as_dict())
+    result = summary.as_dict()
+    if ratings:
+        with progress("synth") as step:
+            step("ratings")
+            made = generate_ratings(scale, out / "movies_dataset.csv", out, seed=seed)
+        result["ratings"] = asdict(made)
+    Console().print_json(data=result)
