@@ -83,10 +83,10 @@ FIELDS = TEXT_FIELDS + TOKEN_FIELDS
 # in Japanese (coverage .70 -> .80+); title 1 finds sequels that lack a collection (hit w/o
 # collection .85 at title .5 -> .92) at the price of title-word look-alikes (Heat -> Body
 # Heat); genres trade genre agreement against coverage; collection 1.0 is the smallest
-# weight that keeps every collection hit (0.5: 0.975). Blending a vote-weighted rating
-# (IMDb formula, 0.02-0.1 of the score) did not help (objective +0.004 at 0.02, worse above,
-# popularity bias up), so it is not implemented. Vectorizer options (overview min_df=2,
-# bigrams, no sublinear tf) moved nothing beyond noise.
+# weight that keeps every collection hit (0.5: 0.975). Vectorizer options (overview
+# min_df=2, bigrams, no sublinear tf) moved nothing beyond noise. Against these proxies a
+# vote-weighted rating did not help; against what viewers co-like it does, a lot: the quality
+# prior and the co-liked signal re-rank this index's candidates (data/rerank.py).
 DEFAULT_WEIGHTS: dict[str, float] = {
     "overview": 1.0,
     "tagline": 0.25,

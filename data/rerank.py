@@ -121,17 +121,21 @@ def candidates(
     """The union of the content candidates (best first, already without ``exclude``) and the
     co-liked neighbours not in ``exclude``: (rows, normalised co-liked score, is-new mask
     of the rows whose cosine the caller has yet to compute)."""
-    keep = ~np.isin(coliked_rows, exclude)
-    co_rows = np.asarray(coliked_rows[keep], dtype=np.int64)
-    co_norm = normalised_coliked(coliked_scores[keep])
+    # Python sets: the arrays hold tens of rows, where np.isin's set-up costs more.
+    excluded = set(np.asarray(exclude).tolist())
+    keep = np.asarray([r not in excluded for r in coliked_rows.tolist()], dtype=bool)
+    co_rows = np.asarray(coliked_rows, dtype=np.int64)[keep]
+    co_norm = normalised_coliked(np.asarray(coliked_scores)[keep])
     content_rows = np.asarray(content_rows, dtype=np.int64)
-    new = ~np.isin(co_rows, content_rows)
-    rows = np.concatenate([content_rows, co_rows[new]])
+    position = {r: i for i, r in enumerate(content_rows.tolist())}
+    co_list = co_rows.tolist()
+    new = [r for r in co_list if r not in position]
+    rows = np.concatenate([content_rows, np.asarray(new, dtype=np.int64)])
+    for r in new:
+        position[r] = len(position)
     co = np.zeros(rows.size, dtype=np.float32)
-    if co_rows.size:
-        # Each row appears once in ``rows``: place every co-liked score at its row's slot.
-        order = np.argsort(rows, kind="stable")
-        co[order[np.searchsorted(rows[order], co_rows)]] = co_norm
+    if co_list:
+        co[[position[r] for r in co_list]] = co_norm
     is_new = np.zeros(rows.size, dtype=bool)
     is_new[content_rows.size:] = True
     return rows, co, is_new
@@ -167,8 +171,11 @@ class CoLiked:
         return int(self.offsets.size - 1)
 
     def of(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # Plain ndarray views of the memory-mapped files: NumPy's memmap subclass adds
+        # Python-level overhead to every operation on a slice.
         a, b = int(self.offsets[row]), int(self.offsets[row + 1])
-        return self.rows[a:b], self.scores[a:b], self.support[a:b]
+        return (np.asarray(self.rows[a:b]), np.asarray(self.scores[a:b]),
+                np.asarray(self.support[a:b]))
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -215,7 +222,8 @@ def recommend(index: Index, row: int, n: int, exclude: np.ndarray) -> list[Ranke
     prior = getattr(index, "prior", None)
     if table is not None:
         co_rows, co_scores, co_support = table.of(row)
-        keep = ~np.isin(co_rows, exclude)
+        excluded = set(exclude.tolist())
+        keep = np.asarray([r not in excluded for r in co_rows.tolist()], dtype=bool)
         co_rows, co_scores, co_support = co_rows[keep], co_scores[keep], co_support[keep]
     else:
         co_rows = co_support = np.zeros(0, dtype=np.int32)
@@ -224,14 +232,16 @@ def recommend(index: Index, row: int, n: int, exclude: np.ndarray) -> list[Ranke
     blend = COLIKED_BLEND if has else CONTENT_BLEND
     if prior is None:
         blend = Blend(blend.depth, 0.0, blend.coliked_weight)
-    content = index.similar(row, max(blend.depth, n), exclude)
+    if index.empty[row]:
+        index.similar(row, n, exclude)  # raises NotFound: the document has nothing to compare
+    # One pass over the query's postings gives every movie's cosine: the content candidates
+    # and the co-liked ones alike.
+    every = index.scores(index.matrix[row])
+    content = index.top(every, max(blend.depth, n), exclude)
     content_rows = np.asarray([nb.row for nb in content], dtype=np.int64)
-    rows, co, is_new = candidates(content_rows, co_rows, co_scores, exclude)
-    cosine = np.zeros(rows.size, dtype=np.float32)
-    cosine[: content_rows.size] = [nb.score for nb in content]
-    if is_new.any():
-        cosine[is_new] = cosines(index, row, rows[is_new].tolist())
-    pr = np.asarray(prior[rows], dtype=np.float32) if prior is not None else np.zeros_like(cosine)
+    rows, co, _ = candidates(content_rows, co_rows, co_scores, exclude)
+    cosine = every[rows]
+    pr = np.asarray(prior)[rows] if prior is not None else np.zeros_like(cosine)
     scores = blended(cosine, pr, co if has else None, blend)
     best, best_scores = top(rows, scores, n)
     position = {int(r): i for i, r in enumerate(rows.tolist())}
@@ -283,12 +293,6 @@ def _products(matrix: sp.csr_matrix, a: int, rows: Sequence[int]
     product = np.where(hit, data[at].astype(np.float64) * values[pos] if mine.size else 0.0,
                        0.0)
     return which[hit], cols[hit], product[hit]
-
-
-def cosines(index: Index, a: int, rows: Sequence[int]) -> np.ndarray:
-    """The cosine of movie ``a`` with each of ``rows``."""
-    which, _, product = _products(index.matrix, a, rows)
-    return np.bincount(which, weights=product, minlength=len(rows)).astype(np.float32)
 
 
 def field_contributions(index: Index, a: int, rows: Sequence[int]) -> list[dict[str, float]]:

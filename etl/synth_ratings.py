@@ -12,8 +12,10 @@ constants below were measured on it once, the file itself is not needed):
 * **taste**: every viewer has a favourite genre and draws half of their ratings from it, so
   co-liked pairs cluster as real ones do;
 * **rating values**: a rating is a like (>= 4) with probability
-  ``sigmoid(0.9 * (vote_average - 6.85))`` (dev: 0.16 / 0.32 / 0.54 / 0.72 at averages
-  5 / 6 / 7 / 8); likes and dislikes take the dev half's value frequencies.
+  ``sigmoid(0.9 * (vote_average - 6.5))``: the dev half's slope (0.16 / 0.32 / 0.54 / 0.72
+  likes at averages 5 / 6 / 7 / 8), its midpoint moved so that half of the ratings are likes
+  as in the dev half (the synthetic movies' averages are lower than those of rated real
+  ones); likes and dislikes take the dev half's value frequencies.
 
 Draws are with replacement and a viewer's repeated movies are dropped, as the real file has
 one rating per (viewer, movie). Same seed -> same bytes.
@@ -34,7 +36,7 @@ MIN_ACTIVITY = 20
 MAX_ACTIVITY = 20_000
 POPULARITY_EXPONENT = 0.59
 FAVOURITE_SHARE = 0.5
-LIKE_SLOPE, LIKE_MIDPOINT = 0.9, 6.85
+LIKE_SLOPE, LIKE_MIDPOINT = 0.9, 6.5
 LIKED_VALUES = ((4.0, 13_331), (4.5, 4_148), (5.0, 7_079))
 OTHER_VALUES = ((0.5, 734), (1.0, 1_788), (1.5, 975), (2.0, 3_626), (2.5, 2_276), (3.0, 9_650),
                 (3.5, 5_528))
@@ -81,8 +83,8 @@ def generate_ratings(scale: float, movies_csv: Path, out: Path, seed: int = 0) -
     movies = _movies(movies_csv)
     n = movies.height
     weight = (1.0 + movies["votes"].to_numpy()) ** POPULARITY_EXPONENT
-    genres = movies["genre"].to_numpy()
-    names, genre_of = np.unique(genres, return_inverse=True)
+    genre_of = movies["genre"].rank("dense").cast(pl.Int64).to_numpy() - 1
+    genre_count = int(genre_of.max()) + 1
 
     # Viewers and how many ratings each draws.
     mean = np.exp(np.log(ACTIVITY_MEDIAN) + ACTIVITY_SIGMA**2 / 2)
@@ -92,13 +94,13 @@ def generate_ratings(scale: float, movies_csv: Path, out: Path, seed: int = 0) -
         min(MAX_ACTIVITY, n),
     ).astype(np.int64)
     viewer = np.repeat(np.arange(viewers, dtype=np.int32), activity)
-    favourite = rng.choice(names.size, size=viewers, p=np.bincount(
-        genre_of, weights=weight, minlength=names.size) / weight.sum())
+    favourite = rng.choice(genre_count, size=viewers, p=np.bincount(
+        genre_of, weights=weight, minlength=genre_count) / weight.sum())
 
     # Each rating: from the viewer's favourite genre or from the whole catalogue.
     item = np.empty(viewer.size, dtype=np.int64)
     from_favourite = rng.random(viewer.size) < FAVOURITE_SHARE
-    pools = [np.arange(n)] + [np.flatnonzero(genre_of == g) for g in range(names.size)]
+    pools = [np.arange(n)] + [np.flatnonzero(genre_of == g) for g in range(genre_count)]
     which = np.where(from_favourite, favourite[viewer] + 1, 0)
     for p, pool in enumerate(pools):
         picks = np.flatnonzero(which == p)
@@ -107,7 +109,8 @@ def generate_ratings(scale: float, movies_csv: Path, out: Path, seed: int = 0) -
         cdf = np.cumsum(weight[pool])
         item[picks] = pool[np.minimum(np.searchsorted(cdf, rng.random(picks.size) * cdf[-1]),
                                       pool.size - 1)]
-    pairs = np.unique(viewer.astype(np.int64) * n + item)  # one rating per (viewer, movie)
+    pairs = np.sort(viewer.astype(np.int64) * n + item)  # one rating per (viewer, movie)
+    pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]
     viewer, item = (pairs // n).astype(np.int32), (pairs % n).astype(np.int32)
 
     average = movies["average"].to_numpy()[item]
