@@ -114,7 +114,9 @@ def likes_of(
         key = pl.struct("user", "movie").hash(seed=0)
         frame = frame.filter(key.rank("ordinal").over("user") <= max_per_viewer)
     frame = frame.with_columns(viewer=pl.col("user").rank("dense").cast(pl.Int32) - 1)
-    got = frame.select("viewer", "movie").collect(engine="streaming")
+    # Sorted: the streaming engine returns rows in no fixed order, and the arrays should not
+    # differ from run to run.
+    got = frame.select("viewer", "movie").sort("viewer", "movie").collect(engine="streaming")
     viewer = got["viewer"].to_numpy()
     return Likes(
         viewer=viewer.astype(np.int32, copy=False),
