@@ -39,7 +39,7 @@ from data.rerank import CoLiked
 LIKE = 4.0
 MIN_SUPPORT = 3
 TOP_K = 50
-MAX_LIKES_PER_VIEWER = 500
+MAX_LIKES_PER_VIEWER = 200
 BLOCK = 512  # movies per co-occurrence block
 
 
@@ -139,7 +139,6 @@ def coliked(likes: Likes, top_k: int = TOP_K, min_support: int = MIN_SUPPORT,
     for start in range(0, active.size, block):
         chunk = active[start : start + block]
         product = (xt[chunk] @ x).tocsr()  # co-likers of each chunk movie with every movie
-        product.sort_indices()
         row_of = np.repeat(np.arange(chunk.size), np.diff(product.indptr))
         cols = product.indices
         both = product.data
@@ -147,7 +146,17 @@ def coliked(likes: Likes, top_k: int = TOP_K, min_support: int = MIN_SUPPORT,
         keep = (both >= min_support) & (cols != own)
         row_of, cols, both, own = row_of[keep], cols[keep], both[keep], own[keep]
         score = both / (likers[own] + likers[cols] - both)
-        # Best first within each movie, ties by neighbour row: one sort over the block.
+        # Entries stay grouped by movie: cut each movie with more than top_k candidates to
+        # those at or above its k-th best score (linear), then sort only what is left.
+        per_row = np.bincount(row_of, minlength=chunk.size)
+        bounds = np.concatenate([[0], np.cumsum(per_row)])
+        cut = np.ones(score.size, dtype=bool)
+        for i in np.flatnonzero(per_row > top_k).tolist():
+            a, b = bounds[i], bounds[i + 1]
+            kth = np.partition(score[a:b], b - a - top_k)[b - a - top_k]
+            cut[a:b] = score[a:b] >= kth
+        row_of, cols, both, score = row_of[cut], cols[cut], both[cut], score[cut]
+        # Best first within each movie, ties by neighbour row.
         order = np.lexsort((cols, -score, row_of))
         row_of, cols, both, score = row_of[order], cols[order], both[order], score[order]
         starts = np.searchsorted(row_of, np.arange(chunk.size))
