@@ -70,7 +70,8 @@ def build_warehouse(
             defaults.keywords if movies is None else None
         ),
     )
-    if ratings is None and links is None:
+    if ratings is None and links is None and inputs.movies.parent == RAW_DIR:
+        # Only with the user's own full files: ratings of data/raw/ describe those movies.
         ratings, links = find_raw(RAW_DIR)
         if ratings is None or links is None:
             ratings = links = None
