@@ -265,3 +265,16 @@ def test_relevance_rules_and_metrics() -> None:
     ideal = (1 / np.log2(np.arange(2, 7))).sum()
     assert hit == pytest.approx(2 / 3)
     assert ndcg == pytest.approx((1 / np.log2(3) / ideal + 1.0 + 0.0) / 3)
+
+
+def test_cli_needs_both_ratings_files(tmp_path: Path, fixture_files: tuple[Path, Path]) -> None:
+    from typer.testing import CliRunner
+
+    from server.cli import app
+
+    ratings = str(fixture_files[0])
+    etl = CliRunner().invoke(app, ["etl", "--ratings", ratings, "--out", str(tmp_path / "b")])
+    assert etl.exit_code == 2 and "links" in etl.output
+    assert not (tmp_path / "b").exists()
+    evaluate = CliRunner().invoke(app, ["evaluate", "--ratings", ratings])
+    assert evaluate.exit_code == 2 and "--links" in evaluate.output
