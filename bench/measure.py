@@ -104,11 +104,11 @@ class RunResult:
 
 
 def run_measured(args: Sequence[str], env: dict[str, str] | None = None,
-                 timeout: float = 3600) -> RunResult:
+                 timeout: float = 3600, cwd: Path | None = None) -> RunResult:
     """Run a command to completion; wall time and peak RSS of its whole process tree."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, **(env or {})}, cwd=cwd)
     sampler = PeakRss(proc.pid)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
@@ -120,8 +120,8 @@ def run_measured(args: Sequence[str], env: dict[str, str] | None = None,
     return RunResult(elapsed, peak, stdout)
 
 
-def python_snippet(code: str) -> list[str]:
-    return [sys.executable, "-c", textwrap.dedent(code)]
+def python_snippet(code: str, python: Path | str = sys.executable) -> list[str]:
+    return [str(python), "-c", textwrap.dedent(code)]
 
 
 def free_port() -> int:
@@ -143,12 +143,12 @@ class Server:
 
 @contextmanager
 def serve(args: Sequence[str], port: int, ready_path: str, env: dict[str, str] | None = None,
-          timeout: float = 600) -> Iterator[Server]:
+          timeout: float = 600, cwd: Path | None = None) -> Iterator[Server]:
     """Start a server command, wait until ``ready_path`` answers 200, stop it afterwards."""
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=log, stderr=log, env={**os.environ, **(env or {})},
-                            start_new_session=True)
+                            start_new_session=True, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = start + timeout

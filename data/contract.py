@@ -2,7 +2,8 @@
 
 The ETL (writer) validates and casts its output through these schemas; the catalog (reader)
 checks the Parquet files it loads against the same definitions. Bump ``CONTRACT_VERSION``
-whenever a column is added, removed or changes meaning, so stale builds are rebuilt.
+(in ``data/contract_version.py``) whenever a column is added, removed or changes meaning, so
+stale builds are refused.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 import dataframely as dy
 import polars as pl
 
-CONTRACT_VERSION = 2
+from data.contract_version import CONTRACT_VERSION
+
+__all__ = ["CONTRACT_VERSION", "TABLES", "polars_schema"]
 
 # TMDB's oldest films are from the 1870s; a few rows announce releases years ahead.
 MIN_DATE = dt.date(1870, 1, 1)

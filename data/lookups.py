@@ -15,11 +15,13 @@ from rapidfuzz import fuzz, process
 from data import rerank
 from data.catalog import Catalog
 from data.errors import BadInput, NotFound
-from data.recommender import title_terms
+from data.recommender import Index, title_terms
+from data.search import Hit
 from data.text import fold
 
 MAX_TEXT = 200  # longest title, name or search text accepted
 MIN_VOTES_FOR_RATING = 2000  # the assignment's rule: "at least 2000 votes"
+SUGGESTIONS = 5  # "did you mean" entries of a NOT_FOUND
 
 MONTHS_ES = (
     "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
@@ -43,6 +45,10 @@ def _text(value: str, what: str) -> str:
     if len(value) > MAX_TEXT:
         raise BadInput(f"{what} is longer than {MAX_TEXT} characters", argument=what)
     key = fold(value)
+    # Measured again after folding: compatibility forms expand (U+FDFA is 18 letters).
+    if len(key) > MAX_TEXT:
+        raise BadInput(f"{what} is longer than {MAX_TEXT} characters once normalised",
+                       argument=what)
     if not key:
         raise BadInput(f"{what} must not be empty", argument=what)
     return key
@@ -59,30 +65,29 @@ class Releases:
     sentence: str
 
 
-def parse_month(value: str) -> int:
+def _parse_named(value: str, names: dict[str, int], last: int, what: str, hint: str) -> int:
+    """A number 1..``last`` given by name (any case, accents optional) or digits."""
     key = fold(value)
-    if key.isdigit() and 1 <= int(key) <= 12:
+    # Digits are compared as text first: int() of thousands of digits is refused by Python.
+    if key.isdigit() and len(key.lstrip("0")) <= 2 and 1 <= int(key) <= last:
         return int(key)
-    if key in _MONTH_NAMES:
-        return _MONTH_NAMES[key]
+    if key in names:
+        return names[key]
     raise BadInput(
-        f"unknown month {value[:40]!r}: use a Spanish or English month name or 1-12",
-        argument="month",
-        suggestions=_suggest(key, list(_MONTH_NAMES)),
+        f"unknown {what} {value[:40]!r}: use {hint}",
+        argument="month" if what == "month" else "day",
+        suggestions=_suggest(key[:MAX_TEXT], list(names)),
     )
+
+
+def parse_month(value: str) -> int:
+    return _parse_named(value, _MONTH_NAMES, 12, "month",
+                        "a Spanish or English month name or 1-12")
 
 
 def parse_weekday(value: str) -> int:
-    key = fold(value)
-    if key.isdigit() and 1 <= int(key) <= 7:
-        return int(key)
-    if key in _WEEKDAY_NAMES:
-        return _WEEKDAY_NAMES[key]
-    raise BadInput(
-        f"unknown weekday {value[:40]!r}: use a Spanish or English day name or ISO 1-7",
-        argument="day",
-        suggestions=_suggest(key, list(_WEEKDAY_NAMES)),
-    )
+    return _parse_named(value, _WEEKDAY_NAMES, 7, "weekday",
+                        "a Spanish or English day name or ISO 1-7")
 
 
 def releases_in_month(catalog: Catalog, month: str) -> Releases:
@@ -116,22 +121,24 @@ def _suggest(key: str, choices: list[str], limit: int = 5) -> list[str]:
 
 
 def _movie_label(catalog: Catalog, row: int) -> str:
-    return f"{catalog.m['title'][row]} ({catalog.m['release_year'][row]})"
+    movie = catalog.movies.get([row], ("title", "release_year"))[0]
+    return f"{movie['title']} ({movie['release_year']})"
 
 
 def resolve_title(catalog: Catalog, title: str, year: int | None = None) -> TitleMatch:
     """The movie called ``title`` (case- and accent-insensitive); of several, the one from
     ``year`` if given, else the most voted."""
     key = _text(title, "title")
-    rows = catalog.title_rows.get(key)
-    if rows is None:
-        suggestions = [
-            _movie_label(catalog, catalog.title_rows[k][0])
-            for k in _suggest(key, catalog.title_keys)
-        ]
+    found = catalog.titles.find(key)
+    if found is None:
+        # The search's own ranking, so "did you mean" and searchMovies agree.
+        hits = catalog.title_search.search(title, SUGGESTIONS)
+        suggestions = [_movie_label(catalog, hit.target) for hit in hits]
         raise NotFound(f"no movie titled {title[:80]!r}", suggestions=suggestions)
+    rows = found.tolist()
     if year is not None:
-        dated = [r for r in rows if catalog.m["release_year"][r] == year]
+        years = catalog.movies.numbers("release_year")
+        dated = [r for r in rows if years[r] == year]
         if not dated:
             raise NotFound(
                 f"no movie titled {title[:80]!r} from {year}",
@@ -142,27 +149,27 @@ def resolve_title(catalog: Catalog, title: str, year: int | None = None) -> Titl
 
 
 def movie_by_id(catalog: Catalog, movie_id: int) -> int:
-    row = catalog.movie_row.get(movie_id)
+    row = catalog.movie_row(movie_id)
     if row is None:
         raise NotFound(f"no movie with id {movie_id}")
     return row
 
 
 def score_sentence(catalog: Catalog, row: int) -> str:
-    m = catalog.m
+    m = catalog.movies.get([row], ("title", "release_year", "popularity"))[0]
     return (
-        f"La película {m['title'][row]} fue estrenada en el año {m['release_year'][row]} "
-        f"con un score/popularidad de {m['popularity'][row] or 0:.2f}"
+        f"La película {m['title']} fue estrenada en el año {m['release_year']} "
+        f"con un score/popularidad de {m['popularity'] or 0:.2f}"
     )
 
 
 def votes_sentence(catalog: Catalog, row: int) -> tuple[bool, str]:
-    m = catalog.m
-    title, year, votes = m["title"][row], m["release_year"][row], m["vote_count"][row]
+    m = catalog.movies.get([row], ("title", "release_year", "vote_count", "vote_average"))[0]
+    title, year, votes = m["title"], m["release_year"], m["vote_count"]
     if votes >= MIN_VOTES_FOR_RATING:
         return True, (
             f"La película {title} fue estrenada en el año {year}. La misma cuenta con un "
-            f"total de {votes} valoraciones, con un promedio de {m['vote_average'][row]}"
+            f"total de {votes} valoraciones, con un promedio de {m['vote_average']}"
         )
     return False, (
         f"La película {title} ({year}) no cumple la condición de tener al menos "
@@ -193,19 +200,32 @@ def resolve_person(
         raise BadInput("give exactly one of name or id", argument="name")
     counts = catalog.cast_counts if role is Role.ACTOR else catalog.directed_counts
     if person_id is not None:
-        row = catalog.person_row.get(person_id)
+        row = catalog.person_row(person_id)
         if row is None or counts[row] == 0:
             raise NotFound(f"no {role.value} with id {person_id}")
         return PersonMatch(row=row, candidates=[row])
     assert name is not None
     key = _text(name, "name")
-    index = catalog.actor_names if role is Role.ACTOR else catalog.director_names
-    rows = index.get(key)
-    if rows is None:
-        keys = catalog.actor_keys if role is Role.ACTOR else catalog.director_keys
-        suggestions = [catalog.p["name"][index[k][0]] for k in _suggest(key, keys)]
+    index = catalog.actors if role is Role.ACTOR else catalog.directors
+    found = index.find(key)
+    if found is None:
+        hits = catalog.people_search.search(name, SUGGESTIONS, _role_mask(catalog, role))
+        suggestions = [catalog.people.value(hit.target, "name") for hit in hits]
         raise NotFound(f"no {role.value} named {name[:80]!r}", suggestions=suggestions)
-    return PersonMatch(row=rows[0], candidates=list(rows))
+    rows = found.tolist()
+    return PersonMatch(row=rows[0], candidates=rows)
+
+
+def namesakes(catalog: Catalog, role: Role | None, person: int) -> list[int]:
+    """Other people of that role (any credited person for None) with the same name."""
+    key = fold(catalog.people.value(person, "name"))
+    indexes = [catalog.actors, catalog.directors] if role is None else [
+        catalog.actors if role is Role.ACTOR else catalog.directors]
+    rows: list[int] = []
+    for index in indexes:
+        found = index.find(key)
+        rows.extend(r for r in (found.tolist() if found is not None else []) if r not in rows)
+    return [r for r in rows if r != person]
 
 
 @dataclass(frozen=True)
@@ -215,77 +235,80 @@ class Filmography:
     average_return: float
 
 
-def _filmography(catalog: Catalog, movie_rows: np.ndarray) -> Filmography:
-    # A person credited twice in one movie (two characters) made one film.
-    _, first = np.unique(movie_rows, return_index=True)
-    movies = movie_rows[np.sort(first)]
-    total = float(catalog.returns[movies].sum()) if movies.size else 0.0
+def _filmography(movies: np.ndarray, total: float) -> Filmography:
+    # The build lists each film once (a person credited twice in one movie made one film).
     return Filmography(movies, total, total / movies.size if movies.size else 0.0)
 
 
 def actor_films(catalog: Catalog, person_row: int) -> Filmography:
     """Films the person acted in (cast credits only, never directing credits)."""
-    return _filmography(catalog, catalog.cast_movie[catalog.cast_by_person.of(person_row)])
+    return _filmography(catalog.person_acted.of(person_row),
+                        float(catalog.acted_return[person_row]))
 
 
 def director_films(catalog: Catalog, person_row: int) -> Filmography:
-    return _filmography(catalog, catalog.directed_movie[catalog.directed.of(person_row)])
+    return _filmography(catalog.person_directed.of(person_row),
+                        float(catalog.directed_return[person_row]))
 
 
 def actor_sentence(catalog: Catalog, person_row: int, films: Filmography) -> str:
+    name = catalog.people.value(person_row, "name")
     return (
-        f"El actor {catalog.p['name'][person_row]} ha participado de {films.movies.size} "
+        f"El actor {name} ha participado de {films.movies.size} "
         f"cantidad de filmaciones, el mismo ha conseguido un retorno de "
         f"{films.total_return:.2f} con un promedio de {films.average_return:.2f} por filmación"
     )
 
 
 def director_sentence(catalog: Catalog, person_row: int, films: Filmography) -> str:
+    name = catalog.people.value(person_row, "name")
     return (
-        f"El director {catalog.p['name'][person_row]} ha dirigido {films.movies.size} "
+        f"El director {name} ha dirigido {films.movies.size} "
         f"películas con un retorno total de {films.total_return:.2f}"
     )
+
+
+def crew_of(catalog: Catalog, movie: int, job: str | None = None,
+            department: str | None = None) -> np.ndarray:
+    """A movie's crew entries in credit order, optionally of one job and/or department
+    (exact, any case)."""
+    entries = catalog.movie_crew.of(movie)
+    for column, wanted in (("job", job), ("department", department)):
+        if wanted is None:
+            continue
+        codes, values = catalog.crew.codes(column)
+        matching = [code for code, value in enumerate(values) if value.lower() == wanted.lower()]
+        entries = entries[np.isin(codes[entries], matching)]
+    return entries
+
+
+def movie_namesakes(catalog: Catalog, movie: int) -> list[int]:
+    """Other movies with exactly the same (folded) title, most voted first."""
+    same = catalog.titles.find(catalog.movies.value(movie, "title_key"))
+    return [] if same is None else [r for r in same.tolist() if r != movie]
 
 
 # --- search and browse ---------------------------------------------------------------------
 
 
-def search_movies(catalog: Catalog, query: str, limit: int) -> list[tuple[int, float]]:
-    """Fuzzy, accent-insensitive title search: (movie row, score 0-100), best first; among
-    equal scores the more voted movie first."""
-    key = _text(query, "query")
-    found = process.extract(
-        key, catalog.title_keys, scorer=fuzz.WRatio, limit=limit, score_cutoff=50
-    )
-    hits: list[tuple[int, float]] = []
-    for choice, score, _ix in found:
-        # A title that starts with what was typed ranks above a mid-word match.
-        bonus = 1.0 if choice.startswith(key) else 0.0
-        hits.extend((row, min(100.0, float(score) + bonus)) for row in catalog.title_rows[choice])
-    votes = catalog.m["vote_count"]
-    hits.sort(key=lambda hit: (-hit[1], -votes[hit[0]], hit[0]))
-    return hits[:limit]
+def search_movies(catalog: Catalog, query: str, limit: int) -> list[Hit]:
+    """Fuzzy, accent-insensitive search over titles and original titles: movie rows, best
+    first (``data.search`` says how they are ranked); nothing when nothing is close."""
+    _text(query, "query")
+    return catalog.title_search.search(query, limit)
 
 
-def search_people(
-    catalog: Catalog, query: str, role: Role | None, limit: int
-) -> list[tuple[int, float]]:
-    key = _text(query, "query")
-    actors = (catalog.actor_names, catalog.actor_keys)
-    directors = (catalog.director_names, catalog.director_keys)
-    indexes = [actors, directors] if role is None else [
-        actors if role is Role.ACTOR else directors]
-    best: dict[int, float] = {}
-    for index, keys in indexes:
-        # The prebuilt key lists: listing a 300k-key dict per request costs milliseconds.
-        for choice, score, _ix in process.extract(
-            key, keys, scorer=fuzz.WRatio, limit=limit, score_cutoff=50
-        ):
-            for row in index[choice]:
-                best[row] = max(best.get(row, 0.0), float(score))
-    credits = catalog.cast_counts + catalog.directed_counts
-    ranked = sorted(best.items(), key=lambda hit: (-hit[1], -credits[hit[0]], hit[0]))
-    return ranked[:limit]
+def _role_mask(catalog: Catalog, role: Role | None) -> np.ndarray | None:
+    if role is None:
+        return None
+    return catalog.is_actor if role is Role.ACTOR else catalog.is_director
+
+
+def search_people(catalog: Catalog, query: str, role: Role | None, limit: int) -> list[Hit]:
+    """Fuzzy search over the names of actors and directors (or one of the two): person rows,
+    best first; among near-equal names the more credited first."""
+    _text(query, "query")
+    return catalog.people_search.search(query, limit, _role_mask(catalog, role))
 
 
 class SortKey(Enum):
@@ -304,6 +327,7 @@ class MovieFilter:
     genre: str | None = None
     language: str | None = None
     min_votes: int | None = None
+    has_credits: bool | None = None
 
 
 def filter_movies(
@@ -312,24 +336,29 @@ def filter_movies(
     """Movie rows matching ``where``, ordered by ``sort`` (ties by id)."""
     order = catalog.sorted_rows(sort.value, descending)
     mask = np.ones(catalog.n_movies, dtype=bool)
-    years = catalog.years
+    years = catalog.movies.numbers("release_year")
     if where.year_from is not None:
         mask &= years >= where.year_from
     if where.year_to is not None:
         mask &= years <= where.year_to
     if where.min_votes is not None:
-        mask &= catalog.vote_counts >= where.min_votes
+        mask &= catalog.movies.numbers("vote_count") >= where.min_votes
     if where.language is not None:
-        mask &= catalog.languages == fold(where.language)
+        codes, values = catalog.movies.codes("language_key")
+        wanted = fold(where.language)
+        mask &= codes == (values.index(wanted) if wanted in values else -2)
     if where.genre is not None:
         key = fold(where.genre)
-        names = [fold(n) for n in catalog.entities["genres"]["name"]]
+        genres = catalog.entities["genres"]
+        names = [fold(genres.value(r, "name")) for r in range(len(genres))]
         if key not in names:
             raise BadInput(f"unknown genre {where.genre[:40]!r}", argument="genre",
                            suggestions=_suggest(key, names))
         in_genre = np.zeros(catalog.n_movies, dtype=bool)
-        in_genre[catalog.movie_rows_of_entity("genres", names.index(key))] = True
+        in_genre[catalog.entity_movies["genres"].of(names.index(key))] = True
         mask &= in_genre
+    if where.has_credits is not None:
+        mask &= catalog.has_credits == where.has_credits
     return order[mask[order]]
 
 
@@ -379,30 +408,29 @@ def _unique(values: list[int]) -> list[int]:
 
 def _shared(catalog: Catalog, a: int, b: int) -> list[Reason]:
     """What movies ``a`` and ``b`` have in common, most telling first."""
-    m = catalog.m
     reasons: list[Reason] = []
-    collection = m["collection_id"][a]
-    if collection is not None and collection == m["collection_id"][b]:
-        row = catalog.entity_row["collections"][collection]
-        name = catalog.entities["collections"]["name"][row]
+    collection = catalog.collection_of(a)
+    if collection is not None and collection == catalog.collection_of(b):
+        name = catalog.entities["collections"].value(collection, "name")
         reasons.append(Reason(ReasonKind.COLLECTION, [name]))
 
     def directors(movie: int) -> list[int]:
-        return catalog.directed_person[catalog.directors_of.of(movie)].tolist()
+        return catalog.movie_directors.of(movie).tolist()
 
     def cast(movie: int) -> list[int]:
-        return catalog.cast_person[catalog.cast_by_movie.of(movie)].tolist()
+        return catalog.cast.numbers("person")[catalog.movie_cast.of(movie)].tolist()
 
-    names = catalog.p["name"]
     for kind, people, limit in ((ReasonKind.DIRECTOR, directors, 5), (ReasonKind.CAST, cast, 10)):
         theirs = set(people(b))
-        if common := [names[p] for p in _unique(people(a)) if p in theirs]:
-            reasons.append(Reason(kind, common[:limit]))
+        if common := [p for p in _unique(people(a)) if p in theirs][:limit]:
+            people_rows = catalog.people.get(common, ("name",))
+            reasons.append(Reason(kind, [person["name"] for person in people_rows]))
     for kind, entity in ((ReasonKind.GENRE, "genres"), (ReasonKind.KEYWORD, "keywords")):
-        theirs = set(catalog.entity_rows_of_movie(entity, b).tolist())
-        mine = catalog.entity_rows_of_movie(entity, a).tolist()
-        if common := [catalog.entities[entity]["name"][e] for e in mine if e in theirs]:
-            reasons.append(Reason(kind, common))
+        theirs = set(catalog.movie_entities[entity].of(b).tolist())
+        mine = catalog.movie_entities[entity].of(a).tolist()
+        if common := [e for e in mine if e in theirs]:
+            table = catalog.entities[entity]
+            reasons.append(Reason(kind, [row["name"] for row in table.get(common, ("name",))]))
     return reasons
 
 
@@ -411,10 +439,13 @@ def recommend(catalog: Catalog, row: int, n: int) -> list[Recommendation]:
     it (same title and year under another id)."""
     index = _index(catalog)
     check_n(n)
-    key, year = catalog.m["title_key"][row], catalog.m["release_year"][row]
-    twins = [r for r in catalog.title_rows[key] if catalog.m["release_year"][r] == year]
+    movie = catalog.movies.get([row], ("title_key", "release_year"))[0]
+    years = catalog.movies.numbers("release_year")
+    same_title = catalog.titles.find(movie["title_key"])
+    twins = [] if same_title is None else [
+        r for r in same_title.tolist() if years[r] == movie["release_year"]]
     found = rerank.recommend(index, row, n, np.asarray(twins, dtype=np.int64))
-    return [Recommendation(r.row, r.score, _reasons(catalog, row, r)) for r in found]
+    return [Recommendation(r.row, r.score, _reasons(catalog, index, row, r)) for r in found]
 
 
 # The content field behind each reason kind (CO_LIKED is the co-liked term of the score).
@@ -423,14 +454,16 @@ _REASON_FIELDS = {ReasonKind.COLLECTION: "collection", ReasonKind.DIRECTOR: "dir
                   ReasonKind.KEYWORD: "keywords", ReasonKind.TITLE: "title"}
 
 
-def _reasons(catalog: Catalog, a: int, found: rerank.Ranked) -> list[Reason]:
+def _reasons(catalog: Catalog, index: Index, a: int, found: rerank.Ranked) -> list[Reason]:
     """What ``a`` and the recommended movie share, ordered by how much each adds to the
     score (a shared title word that drives the match shows; a co-liked neighbour says by how
     many viewers)."""
     reasons = _shared(catalog, a, found.row)
     fields = found.fields
-    words = set(title_terms(catalog.m["title"][found.row]))
-    shared_words = [w for w in dict.fromkeys(title_terms(catalog.m["title"][a])) if w in words]
+    stop_words = index.encoder.stop_words if index.encoder is not None else frozenset()
+    theirs, mine = (str(catalog.movies.value(r, "title")) for r in (found.row, a))
+    words = set(title_terms(theirs, stop_words))
+    shared_words = [w for w in dict.fromkeys(title_terms(mine, stop_words)) if w in words]
     if shared_words and fields.get("title", 0.0) > 0:
         reasons.append(Reason(ReasonKind.TITLE, shared_words))
     weight = {kind: found.content_share * fields.get(name, 0.0)
@@ -450,6 +483,10 @@ def movies_like(catalog: Catalog, text: str, n: int) -> list[Recommendation]:
     check_n(n)
     if len(text) > MAX_TEXT * 5:
         raise BadInput(f"text is longer than {MAX_TEXT * 5} characters", argument="text")
-    if not fold(text):
+    folded = fold(text)
+    if len(folded) > MAX_TEXT * 5:
+        raise BadInput(f"text is longer than {MAX_TEXT * 5} characters once normalised",
+                       argument="text")
+    if not folded:
         raise BadInput("text must not be empty", argument="text")
     return [Recommendation(nb.row, nb.score, []) for nb in index.like_text(text, n)]

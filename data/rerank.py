@@ -21,17 +21,15 @@ without ratings) keeps ``(1 - p) * cosine + p * prior``. Every constant below wa
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 if TYPE_CHECKING:
-    from data.recommender import Index
+    from data.recommender import Index, Sparse
 
 PRIOR_FILE = "prior.npy"
 COLIKED_FILES = ("coliked_offsets", "coliked_rows", "coliked_scores", "coliked_support")
@@ -115,6 +113,14 @@ def blended(cosine: np.ndarray, prior: np.ndarray, coliked: np.ndarray | None, b
     return (1 - c) * content + c * coliked
 
 
+def _not_in(values: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """A mask of the ``values`` absent from ``others``: both hold tens of rows, where one
+    broadcast comparison costs less than ``np.isin``'s set-up or Python sets."""
+    if not others.size:
+        return np.ones(values.size, dtype=bool)
+    return (values[:, None] != others[None, :]).all(axis=1)
+
+
 def candidates(
     content_rows: np.ndarray, coliked_rows: np.ndarray, coliked_scores: np.ndarray,
     exclude: np.ndarray,
@@ -122,30 +128,22 @@ def candidates(
     """The union of the content candidates (best first, already without ``exclude``) and the
     co-liked neighbours not in ``exclude``: (rows, normalised co-liked score, is-new mask
     of the rows whose cosine the caller has yet to compute)."""
-    # Python sets: the arrays hold tens of rows, where np.isin's set-up costs more.
-    excluded = set(np.asarray(exclude).tolist())
-    keep = np.asarray([r not in excluded for r in coliked_rows.tolist()], dtype=bool)
-    co_rows = np.asarray(coliked_rows, dtype=np.int64)[keep]
+    coliked_rows = np.asarray(coliked_rows, dtype=np.int64)
+    keep = _not_in(coliked_rows, np.asarray(exclude, dtype=np.int64))
+    co_rows = coliked_rows[keep]
     co_norm = normalised_coliked(np.asarray(coliked_scores)[keep])
     content_rows = np.asarray(content_rows, dtype=np.int64)
-    position = {r: i for i, r in enumerate(content_rows.tolist())}
-    co_list = co_rows.tolist()
-    new = [r for r in co_list if r not in position]
-    rows = np.concatenate([content_rows, np.asarray(new, dtype=np.int64)])
-    for r in new:
-        position[r] = len(position)
+    new = _not_in(co_rows, content_rows)
+    rows = np.concatenate([content_rows, co_rows[new]])
+    # Each candidate's co-liked score: co_rows are distinct, so at most one match per row.
     co = np.zeros(rows.size, dtype=np.float32)
-    if co_list:
-        co[[position[r] for r in co_list]] = co_norm
+    if co_rows.size:
+        match = rows[:, None] == co_rows[None, :]
+        found = match.any(axis=1)
+        co[found] = co_norm[match[found].argmax(axis=1)]
     is_new = np.zeros(rows.size, dtype=bool)
     is_new[content_rows.size:] = True
     return rows, co, is_new
-
-
-def top(rows: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``n`` best candidates, ties broken by row (movie id)."""
-    order = np.lexsort((rows, -scores))[:n]
-    return rows[order], scores[order]
 
 
 def save_prior(directory: Path, vote_average: np.ndarray, vote_count: np.ndarray) -> None:
@@ -219,90 +217,91 @@ def recommend(index: Index, row: int, n: int, exclude: np.ndarray) -> list[Ranke
     ``evaluation/recommender.py``): content candidates re-ranked with the prior, plus the
     co-liked neighbours where the build has them (``COLIKED_BLEND``), else content and
     prior alone (``CONTENT_BLEND``); an index without a prior ranks by cosine."""
-    table = getattr(index, "coliked", None)
-    prior = getattr(index, "prior", None)
-    if table is not None:
-        co_rows, co_scores, co_support = table.of(row)
-        excluded = set(exclude.tolist())
-        keep = np.asarray([r not in excluded for r in co_rows.tolist()], dtype=bool)
+    from data.recommender import top_rows  # imports this module: a cycle at module level
+
+    index.check_comparable(row)
+    exclude = np.asarray(exclude, dtype=np.int64)
+    if index.coliked is not None:
+        co_rows, co_scores, co_support = index.coliked.of(row)
+        keep = _not_in(co_rows.astype(np.int64), exclude)
         co_rows, co_scores, co_support = co_rows[keep], co_scores[keep], co_support[keep]
     else:
         co_rows = co_support = np.zeros(0, dtype=np.int32)
         co_scores = np.zeros(0, dtype=np.float32)
     has = co_rows.size > 0
     blend = COLIKED_BLEND if has else CONTENT_BLEND
-    if prior is None:
+    if index.prior is None:
         blend = Blend(blend.depth, 0.0, blend.coliked_weight)
-    if index.empty[row]:
-        index.similar(row, n, exclude)  # raises NotFound: the document has nothing to compare
     # One pass over the query's postings gives every movie's cosine: the content candidates
     # and the co-liked ones alike.
-    every = index.scores(index.matrix[row])
-    content = index.top(every, max(blend.depth, n), exclude)
-    content_rows = np.asarray([nb.row for nb in content], dtype=np.int64)
+    every = index.row_scores(row)
+    content = top_rows(every, max(blend.depth, n), exclude)
+    content_rows = np.fromiter((nb.row for nb in content), dtype=np.int64, count=len(content))
     rows, co, _ = candidates(content_rows, co_rows, co_scores, exclude)
     cosine = every[rows]
-    pr = np.asarray(prior)[rows] if prior is not None else np.zeros_like(cosine)
+    pr = np.asarray(index.prior)[rows] if index.prior is not None else np.zeros_like(cosine)
     scores = blended(cosine, pr, co if has else None, blend)
-    best, best_scores = top(rows, scores, n)
-    position = {int(r): i for i, r in enumerate(rows.tolist())}
-    support = dict(zip(co_rows.tolist(), co_support.tolist(), strict=True))
+    order = np.lexsort((rows, -scores))[:n]
+    best = rows[order]
     c = blend.coliked_weight if has else 0.0
     share = (1 - c) * (1 - blend.prior_weight)
-    fields = field_contributions(index, row, best.tolist())
+    # Viewers who liked both, for the n results only (0: not a co-liked neighbour).
+    support = np.zeros(best.size, dtype=np.int64)
+    if has:
+        match = best[:, None] == co_rows[None, :].astype(np.int64)
+        found = match.any(axis=1)
+        support[found] = co_support[match[found].argmax(axis=1)]
+    fields = field_contributions(index, row, best)
     return [
-        Ranked(int(r), float(s), float(cosine[position[r]]), share,
-               float(c * co[position[r]]), int(support.get(r, 0)), parts)
-        for r, s, parts in zip(best.tolist(), best_scores.tolist(), fields, strict=True)
+        Ranked(r, s, cos, share, c * co_value, sup, parts)
+        for r, s, cos, co_value, sup, parts in zip(
+            best.tolist(), scores[order].tolist(), cosine[order].tolist(),
+            co[order].tolist(), support.tolist(), fields, strict=True)
     ]
 
 
-_FIELD_OF: weakref.WeakKeyDictionary[Index, tuple[list[str], np.ndarray]] = (
-    weakref.WeakKeyDictionary()
-)
+def field_layout(index: Index) -> tuple[list[str], np.ndarray]:
+    """The index's fields and the first matrix column of each (fields are stacked in
+    order): from the saved index's meta, or the meta an in-memory index was given."""
+    meta = index.meta
+    if "fields" not in meta or "field_offsets" not in meta:
+        raise ValueError("the index's meta has no field layout (fields, field_offsets)")
+    names = list(meta["fields"])
+    return names, np.asarray([meta["field_offsets"][name] for name in names], dtype=np.int64)
 
 
-def _field_of(index: Index) -> tuple[list[str], np.ndarray]:
-    """The index's fields, and the field number of each column of its document matrix
-    (fields are stacked in order)."""
-    if index not in _FIELD_OF:
-        vectorizers = index.vectorizer.vectorizers_
-        names = list(vectorizers)
-        sizes = [vectorizers.size(name) if hasattr(vectorizers, "size")
-                 else len(vectorizers[name].idf_) for name in names]
-        _FIELD_OF[index] = (names, np.repeat(np.arange(len(names), dtype=np.int16), sizes))
-    return _FIELD_OF[index]
-
-
-def _products(matrix: sp.csr_matrix, a: int, rows: Sequence[int]
+def _products(matrix: Sparse, a: int, rows: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The nonzero terms of the dot products of row ``a`` with each of ``rows``:
-    (which of ``rows``, column, product). Plain NumPy on the CSR arrays: scipy's row slicing
-    costs more than the arithmetic for a handful of rows."""
+    (which of ``rows``, column, product), on the CSR arrays (a handful of rows)."""
     ptr, indices, data = matrix.indptr, matrix.indices, matrix.data
-    mine = indices[ptr[a] : ptr[a + 1]]
+    mine = np.asarray(indices[ptr[a] : ptr[a + 1]])
     order = np.argsort(mine)
-    mine, values = mine[order], data[ptr[a] : ptr[a + 1]][order]
-    starts, ends = ptr[np.asarray(rows)], ptr[np.asarray(rows) + 1]
+    mine, values = mine[order], np.asarray(data[ptr[a] : ptr[a + 1]])[order]
+    starts, ends = ptr[rows], ptr[rows + 1]
     lengths = ends - starts
-    which = np.repeat(np.arange(len(rows)), lengths)
+    which = np.repeat(np.arange(rows.size), lengths)
     at = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) + \
         np.repeat(starts, lengths)
-    cols = indices[at]
-    pos = np.minimum(np.searchsorted(mine, cols), max(mine.size - 1, 0))
-    hit = (mine[pos] == cols) if mine.size else np.zeros(cols.size, dtype=bool)
-    product = np.where(hit, data[at].astype(np.float64) * values[pos] if mine.size else 0.0,
-                       0.0)
-    return which[hit], cols[hit], product[hit]
+    cols = np.asarray(indices[at])
+    if not mine.size:
+        return which[:0], cols[:0], np.zeros(0, dtype=np.float64)
+    pos = np.minimum(np.searchsorted(mine, cols), mine.size - 1)
+    hit = mine[pos] == cols
+    product = np.asarray(data[at[hit]], dtype=np.float64) * values[pos[hit]]
+    return which[hit], cols[hit], product
 
 
-def field_contributions(index: Index, a: int, rows: Sequence[int]) -> list[dict[str, float]]:
+def field_contributions(index: Index, a: int, rows: Sequence[int] | np.ndarray
+                        ) -> list[dict[str, float]]:
     """For each of ``rows``, how much each field adds to its cosine with movie ``a`` (the
     terms of their dot product, summed per field)."""
-    if not len(rows):
+    rows = np.asarray(rows, dtype=np.int64)
+    if not rows.size:
         return []
-    names, field_of = _field_of(index)
-    which, cols, product = _products(index.matrix, a, rows)
-    sums = np.bincount(which * len(names) + field_of[cols], weights=product,
-                       minlength=len(rows) * len(names)).reshape(len(rows), len(names))
-    return [dict(zip(names, values.tolist(), strict=True)) for values in sums]
+    names, starts = field_layout(index)
+    which, cols, product = _products(index.by_movie, a, rows)
+    field_of = np.searchsorted(starts, cols, side="right") - 1
+    sums = np.bincount(which * len(names) + field_of, weights=product,
+                       minlength=rows.size * len(names)).reshape(rows.size, len(names))
+    return [dict(zip(names, values, strict=True)) for values in sums.tolist()]

@@ -50,6 +50,14 @@ MUTED = "#9bb7cc"
 ZERO_MEANS_UNKNOWN = ("budget", "revenue", "return", "runtime")
 # Nullable columns where null is a fact, not a gap: most movies belong to no collection.
 NULL_MEANS_NONE = {"collection_id": "null = no collection"}
+# Columns the ETL derives for its own lookups; they are never missing and are not data.
+INTERNAL_COLUMNS = ("title_key",)
+# Budgets and revenues this small are unit errors in this dataset (millions or thousands typed
+# as dollars: a $113 budget makes a "1,018,619x" return); they are reported apart and left out
+# of every money statistic.
+MIN_CREDIBLE_USD = 1_000
+# TMDB's codes that are not ISO 639-1 (xx = no language; cn = Cantonese).
+TMDB_LANGUAGES = {"xx": "No language", "cn": "Cantonese"}
 # Scoped to the report via rc_context so importing this module never changes global styling.
 STYLE: dict[str, Any] = {
     "figure.figsize": (9.0, 4.2),
@@ -78,6 +86,7 @@ class Section:
     image: str  # base64 PNG
     reading: str
     note: str = ""
+    table: tuple[tuple[str, ...], list[tuple[str, ...]]] | None = None  # header, rows
 
 
 class Warehouse:
@@ -149,6 +158,34 @@ def _list(items: Sequence[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def language_name(code: str, fallback: str = "") -> str:
+    """English name of an ISO 639-1 code ("en" -> "English"), else TMDB's name, else the code."""
+    import pycountry
+
+    known = pycountry.languages.get(alpha_2=code) if len(code) == 2 else None
+    if known is not None:
+        return str(getattr(known, "common_name", None) or known.name)
+    if code in TMDB_LANGUAGES:
+        return TMDB_LANGUAGES[code]
+    return fallback if fallback.strip() and _drawable(fallback) else code
+
+
+def unit_error(column: str) -> pl.Expr:
+    """A money value stated but implausibly small: a unit error, not a finding."""
+    return (pl.col(column) > 0) & (pl.col(column) < MIN_CREDIBLE_USD)
+
+
+def credible_money(movies: pl.DataFrame) -> pl.DataFrame:
+    """Movies with budget and revenue both known and neither a unit error."""
+    return movies.filter(
+        (pl.col("budget") >= MIN_CREDIBLE_USD) & (pl.col("revenue") >= MIN_CREDIBLE_USD)
+    )
+
+
+def _unit_error_count(movies: pl.DataFrame) -> int:
+    return movies.filter(unit_error("budget") | unit_error("revenue")).height
 
 
 # --- figure helpers -------------------------------------------------------------------------
@@ -234,7 +271,11 @@ def _column_bars(labels: Sequence[str], counts: Sequence[int], ylabel: str) -> F
     fig, (ax,) = _figure()
     peak = max(counts, default=0)
     colors = [HIGHLIGHT if c == peak and peak > 0 else ACCENT for c in counts]
-    ax.bar(labels, counts, color=colors)
+    # Numeric positions with tick labels: string x values make matplotlib log a notice about
+    # categorical units on every call.
+    positions = np.arange(len(labels))
+    ax.bar(positions, counts, color=colors)
+    ax.set_xticks(positions, list(labels))
     ax.grid(axis="x", visible=False)
     ax.set_ylabel(ylabel)
     return fig
@@ -297,7 +338,7 @@ def releases_by_year(wh: Warehouse) -> tuple[Figure, str]:
 
 
 def budget_vs_revenue(wh: Warehouse) -> tuple[Figure, str]:
-    known = wh["movies"].filter((pl.col("budget") > 0) & (pl.col("revenue") > 0))
+    known = credible_money(wh["movies"])
     if not known.height:
         return _no_data("no movie has both budget and revenue"), (
             "No movie has both a budget and a revenue."
@@ -318,16 +359,18 @@ def budget_vs_revenue(wh: Warehouse) -> tuple[Figure, str]:
     ax.yaxis.set_major_formatter(money)
     profitable = int((revenue > budget).sum())
     r = float(np.corrcoef(np.log10(budget), np.log10(revenue))[0, 1]) if known.height > 1 else 0.0
+    errors = _unit_error_count(wh["movies"])
     reading = (
         f"{_n(known.height)} of {_n(wh['movies'].height)} movies have both a budget and a "
         f"revenue; {_pct(profitable, known.height)} of them earned more than they cost, and "
-        f"log budget and log revenue correlate at r = {r:.2f}."
+        f"log budget and log revenue correlate at r = {r:.2f}"
+        + (f" ({_plural(errors, 'movie')} with a unit error left out)." if errors else ".")
     )
     return fig, reading
 
 
 def return_distribution(wh: Warehouse) -> tuple[Figure, str]:
-    movies = wh["movies"].filter(pl.col("return") > 0)
+    movies = credible_money(wh["movies"]).filter(pl.col("return") > 0)
     if not movies.height:
         return _no_data("no movie has a computable return"), "No movie has a computable return."
     values = movies["return"].to_numpy()
@@ -343,11 +386,15 @@ def return_distribution(wh: Warehouse) -> tuple[Figure, str]:
     ax.grid(axis="x", visible=False)
     best = movies.sort("return", descending=True).row(0, named=True)
     losers = int((values < 1).sum())
+    errors = _unit_error_count(wh["movies"])
     reading = (
         f"Median return is {_times(float(np.median(values)))} over {_n(movies.height)} movies; "
         f"{_pct(losers, movies.height)} earned back less than their budget, and the largest, "
         f"{_times(best['return'])}, is “{best['title']}” (budget {_money(best['budget'])}, "
-        f"revenue {_money(best['revenue'])})."
+        f"revenue {_money(best['revenue'])})"
+        + (f"; {_plural(errors, 'movie')} with a budget or revenue under "
+           f"${MIN_CREDIBLE_USD:,} (unit errors, see “Data errors”) are left out."
+           if errors else ".")
     )
     return fig, reading
 
@@ -406,10 +453,10 @@ def top_countries(wh: Warehouse) -> tuple[Figure, str]:
 
 
 def top_languages(wh: Warehouse) -> tuple[Figure, str]:
-    # TMDB names languages in themselves (日本語, العربية) or not at all; the plot font lacks
-    # most non-Latin scripts, so those fall back to the ISO code instead of drawing boxes.
+    # TMDB names languages in themselves (日本語, العربية) or not at all: the English name
+    # from ISO 639 reads on an English page and draws in any font.
     labels = [
-        f"{name} ({code})" if name.strip() and _drawable(name) else code
+        language_name(code, name)
         for code, name in wh["languages"].select("iso_639_1", "name").iter_rows()
     ]
     names = wh["languages"].select(
@@ -474,8 +521,7 @@ def profitable_people(wh: Warehouse) -> tuple[Figure, str]:
     # Profit = revenue - budget summed over a person's movies, only where both are known:
     # a sum (unlike mean return) is not dominated by one tiny-budget outlier.
     profit = (
-        wh["movies"]
-        .filter((pl.col("budget") > 0) & (pl.col("revenue") > 0))
+        credible_money(wh["movies"])
         .select(pl.col("id").alias("movie_id"), (pl.col("revenue") - pl.col("budget")).alias("p"))
     )
     actors, directors = _credits(wh)
@@ -555,7 +601,8 @@ def missing_values(wh: Warehouse) -> tuple[Figure, str]:
     ).row(0, named=True)
     # (column, nulls, zeros meaning unknown), most incomplete first.
     rows = sorted(
-        ((c, int(nulls[c]), int(zeros.get(c, 0))) for c in movies.columns),
+        ((c, int(nulls[c]), int(zeros.get(c, 0))) for c in movies.columns
+         if c not in INTERNAL_COLUMNS),
         key=lambda r: (-(r[1] + r[2]), r[0]),
     )
     fig, (ax,) = _figure(figsize=(9.0, 0.27 * len(rows) + 1.0))
@@ -625,13 +672,244 @@ def title_cloud(wh: Warehouse) -> tuple[bytes, str]:
     return buffer.getvalue(), reading
 
 
-SectionFn = Callable[[Warehouse], tuple[Figure, str]]
+
+Table = tuple[tuple[str, ...], list[tuple[str, ...]]]
+
+
+def data_errors(wh: Warehouse) -> tuple[Figure | None, str, Table]:
+    """Budgets and revenues under MIN_CREDIBLE_USD, listed apart instead of analysed."""
+    movies = wh["movies"]
+    flagged = movies.filter(unit_error("budget") | unit_error("revenue")).sort(
+        ["return", "id"], descending=[True, False]
+    )
+    header = ("title", "year", "budget", "revenue", "stated return")
+    rows = [
+        (r["title"], str(r["release_year"]), _money(r["budget"]) if r["budget"] else "—",
+         _money(r["revenue"]) if r["revenue"] else "—", _times(r["return"]) if r["return"] else "—")
+        for r in flagged.head(25).iter_rows(named=True)
+    ]
+    if not flagged.height:
+        return None, f"No movie states a budget or revenue under ${MIN_CREDIBLE_USD:,}.", (
+            header, rows)
+    budgets = movies.filter(unit_error("budget")).height
+    revenues = movies.filter(unit_error("revenue")).height
+    worst = flagged.row(0, named=True)
+    reading = (
+        f"{_plural(flagged.height, 'movie')} state a budget or revenue under "
+        f"${MIN_CREDIBLE_USD:,} ({_plural(budgets, 'budget')}, "
+        f"{_plural(revenues, 'revenue')}): unit errors (millions or thousands typed as dollars), "
+        f"not findings. “{worst['title']}” would claim a {_times(worst['return'])} return. "
+        "They are listed here and left out of every budget, revenue, return and profit figure."
+    )
+    return None, reading, (header, rows)
+
+
+def runtime_distribution(wh: Warehouse) -> tuple[Figure, str]:
+    movies = wh["movies"].filter(pl.col("runtime") > 0)
+    if not movies.height:
+        return _no_data("no movie has a runtime"), "No movie has a runtime."
+    values = movies["runtime"].to_numpy()
+    cap = max(60.0, float(np.percentile(values, 99.5)))
+    fig, (ax,) = _figure()
+    ax.hist(np.minimum(values, cap), bins=np.arange(0, cap + 5, 5), color=ACCENT)
+    ax.set_xlabel(f"runtime (minutes; the last bar holds everything over {cap:.0f})")
+    ax.set_ylabel("movies")
+    ax.grid(axis="x", visible=False)
+    median = float(np.median(values))
+    ax.axvline(median, color=HIGHLIGHT, lw=1.2, label=f"median {median:.0f} min")
+    ax.legend(frameon=False)
+    feature = int(((values >= 80) & (values <= 120)).sum())
+    longest = movies.sort(["runtime", "id"], descending=[True, False]).row(0, named=True)
+    unknown = wh["movies"].height - movies.height
+    reading = (
+        f"The median runtime is {median:.0f} minutes; {_pct(feature, movies.height)} of "
+        f"{_n(movies.height)} movies run 80–120 minutes, and the longest is “{longest['title']}” "
+        f"({longest['runtime']:.0f} min). {_n(unknown)} movies have no runtime (0 or null)."
+    )
+    return fig, reading
+
+
+MIN_VOTES_FOR_AVERAGE = 10
+
+
+def vote_average_distribution(wh: Warehouse) -> tuple[Figure, str]:
+    rated = wh["movies"].filter(
+        (pl.col("vote_count") >= MIN_VOTES_FOR_AVERAGE) & pl.col("vote_average").is_not_null()
+    )
+    if not rated.height:
+        return _no_data(f"no movie has {MIN_VOTES_FOR_AVERAGE}+ votes"), (
+            f"No movie has {MIN_VOTES_FOR_AVERAGE} or more votes."
+        )
+    values = rated["vote_average"].to_numpy()
+    fig, (ax,) = _figure()
+    ax.hist(values, bins=np.arange(0, 10.25, 0.25), color=ACCENT)
+    median = float(np.median(values))
+    ax.axvline(median, color=HIGHLIGHT, lw=1.2, label=f"median {median:.1f}")
+    ax.legend(frameon=False)
+    ax.set_xlabel("vote average (0–10)")
+    ax.set_ylabel("movies")
+    ax.grid(axis="x", visible=False)
+    high = int((values >= 7).sum())
+    reading = (
+        f"Over {_n(rated.height)} movies with at least {MIN_VOTES_FOR_AVERAGE} votes the median "
+        f"average is {median:.1f} and {_pct(high, rated.height)} score 7 or more; "
+        f"{_n(wh['movies'].height - rated.height)} movies with fewer votes are left out "
+        "(an average of a handful of votes is noise)."
+    )
+    return fig, reading
+
+
+MIN_MOVIES_PER_DECADE = 30
+
+
+def genres_over_time(wh: Warehouse) -> tuple[Figure, str]:
+    movies = wh["movies"].select(
+        pl.col("id").alias("movie_id"), (pl.col("release_year") // 10 * 10).alias("decade")
+    )
+    per_decade = movies.group_by("decade").len("movies")
+    decades = per_decade.filter(pl.col("movies") >= MIN_MOVIES_PER_DECADE).sort("decade")
+    links = wh["movie_genres"].select("movie_id", "genre_id").unique().join(movies, on="movie_id")
+    if decades.height < 2 or not links.height:
+        return _no_data("too few movies per decade"), (
+            f"Fewer than two decades have {MIN_MOVIES_PER_DECADE} or more movies with genres."
+        )
+    names = _names(wh, "genres", "id").rename({"k": "genre_id"})
+    top = (
+        links.group_by("genre_id").len("n").sort(["n", "genre_id"], descending=[True, False])
+        .head(6).join(names, on="genre_id")
+    )
+    shares = (
+        links.join(top.select("genre_id", "label"), on="genre_id")
+        .group_by("decade", "label").len("n")
+        .join(decades, on="decade")
+        .with_columns(share=100 * pl.col("n") / pl.col("movies"))
+    )
+    fig, (ax,) = _figure()
+    xs = decades["decade"].to_list()
+    changes: list[tuple[float, str, float, float]] = []
+    for label in top.sort(["n", "genre_id"], descending=[True, False])["label"].to_list():
+        lookup = dict(shares.filter(pl.col("label") == label).select("decade", "share").iter_rows())
+        ys = [float(lookup.get(x, 0.0)) for x in xs]
+        ax.plot(xs, ys, marker="o", ms=3, lw=1.6, label=label)
+        changes.append((ys[-1] - ys[0], label, ys[0], ys[-1]))
+    ax.set_xticks(xs, [f"{x}s" for x in xs])
+    ax.set_ylabel("% of the decade's movies")
+    ax.legend(frameon=False, ncols=3, fontsize=8)
+    rise = max(changes)
+    fall = min(changes)
+    first, last = xs[0], xs[-1]
+    reading = (
+        f"Of the six most common genres, {rise[1]} grew most, from {rise[2]:.0f}% of the "
+        f"{first}s' movies to {rise[3]:.0f}% in the {last}s, and {fall[1]} shrank most "
+        f"({fall[2]:.0f}% to {fall[3]:.0f}%); decades with fewer than "
+        f"{MIN_MOVIES_PER_DECADE} movies are left out."
+    )
+    return fig, reading
+
+
+def top_grossing(wh: Warehouse) -> tuple[Figure, str, Table]:
+    movies = wh["movies"].filter(pl.col("revenue") >= MIN_CREDIBLE_USD)
+    header = ("#", "title", "year", "revenue", "budget", "return")
+    if not movies.height:
+        return _no_data("no movie has a revenue"), "No movie has a revenue.", (header, [])
+    top = movies.sort(["revenue", "id"], descending=[True, False]).head(TOP_N)
+    rows = [
+        (str(i), r["title"], str(r["release_year"]), _money(r["revenue"]),
+         _money(r["budget"]) if r["budget"] >= MIN_CREDIBLE_USD else "unknown",
+         _times(r["return"]) if r["budget"] >= MIN_CREDIBLE_USD and r["return"] else "—")
+        for i, r in enumerate(top.iter_rows(named=True), start=1)
+    ]
+    fig, (ax,) = _figure(figsize=(9.0, 0.28 * top.height + 1.0))
+    labels = [f"{t} ({y})" for t, y in zip(top["title"], top["release_year"], strict=True)]
+    _barh(ax, labels, top["revenue"].to_list(), _money, lambda v: _money(v, tick=True),
+          xlabel="revenue (USD)")
+    share = float(top["revenue"].sum()) / float(movies["revenue"].sum())
+    best = top.row(0, named=True)
+    reading = (
+        f"“{best['title']}” ({best['release_year']}) grossed the most, {_money(best['revenue'])}; "
+        f"the top {top.height} take {share:.0%} of the revenue of all {_n(movies.height)} "
+        "movies with a revenue."
+    )
+    return fig, reading, (header, rows)
+
+
+NUMERIC = ("budget", "revenue", "return", "popularity", "runtime", "vote_average", "vote_count",
+           "release_year")
+
+
+def correlations(wh: Warehouse) -> tuple[Figure, str]:
+    movies = wh["movies"]
+    # Unknowns stored as 0 (and unit errors) become null, so they do not fake a correlation.
+    known = movies.select(
+        [
+            pl.when(unit_error(c) | (pl.col(c) == 0)).then(None).otherwise(pl.col(c)).alias(c)
+            if c in ("budget", "revenue")
+            else pl.when(pl.col(c) == 0).then(None).otherwise(pl.col(c)).alias(c)
+            if c in ZERO_MEANS_UNKNOWN
+            else pl.col(c).cast(pl.Float64)
+            for c in NUMERIC
+        ]
+    ).with_columns(
+        pl.when(pl.col("budget").is_null() | pl.col("revenue").is_null())
+        .then(None).otherwise(pl.col("return")).alias("return")
+    )
+    size = len(NUMERIC)
+    matrix = np.full((size, size), np.nan)
+    for i, a in enumerate(NUMERIC):
+        for j, b in enumerate(NUMERIC):
+            if j < i:
+                matrix[i, j] = matrix[j, i]
+                continue
+            pair = known.select(a, b).drop_nulls() if a != b else known.select(a).drop_nulls()
+            if pair.height < 3:
+                continue
+            matrix[i, j] = 1.0 if a == b else float(
+                pair.select(pl.corr(a, b, method="spearman")).item() or 0.0
+            )
+    fig, (ax,) = _figure(figsize=(7.5, 6.0))
+    image = ax.imshow(matrix, cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_xticks(range(size), NUMERIC, rotation=40, ha="right")
+    ax.set_yticks(range(size), NUMERIC)
+    ax.grid(False)
+    for i in range(size):
+        for j in range(size):
+            if not np.isnan(matrix[i, j]):
+                ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=8,
+                        color="white" if abs(matrix[i, j]) > 0.6 else "#222")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="Spearman ρ")
+    pairs = [(abs(matrix[i, j]), matrix[i, j], NUMERIC[i], NUMERIC[j])
+             for i in range(size) for j in range(i + 1, size)
+             if not np.isnan(matrix[i, j]) and {NUMERIC[i], NUMERIC[j]} != {"budget", "return"}
+             and {NUMERIC[i], NUMERIC[j]} != {"revenue", "return"}]
+    if not pairs:
+        return fig, "Too few movies with known values to correlate."
+    _, rho, a, b = max(pairs)
+    reading = (
+        f"The strongest relation is between {a} and {b} (Spearman ρ = {rho:.2f}); unknown values "
+        "stored as 0 and unit-error budgets and revenues are left out pair by pair."
+    )
+    return fig, reading
+
+SectionFn = Callable[[Warehouse], tuple[Any, ...]]
 
 # (key, heading, builder, note). The headings are the report's table of contents.
 SECTIONS: tuple[tuple[str, str, SectionFn, str], ...] = (
     ("month", "Releases by month", releases_by_month, ""),
     ("weekday", "Releases by weekday", releases_by_weekday, ""),
     ("year", "Releases by year", releases_by_year, ""),
+    (
+        "runtime",
+        "Distribution of runtime",
+        runtime_distribution,
+        "Movies with a runtime > 0; the longest are gathered in the last bar.",
+    ),
+    (
+        "data-errors",
+        "Data errors: budgets and revenues under $1,000",
+        data_errors,
+        "Flagged rather than analysed: values this small are unit errors in this dataset. "
+        "Up to 25 are listed, highest stated return first.",
+    ),
     (
         "budget-revenue",
         "Budget vs revenue",
@@ -642,9 +920,22 @@ SECTIONS: tuple[tuple[str, str, SectionFn, str], ...] = (
         "return",
         "Distribution of return",
         return_distribution,
-        "return = revenue / budget, only where > 0; log scale.",
+        "return = revenue / budget, only where budget and revenue are both at least $1,000; "
+        "log scale.",
+    ),
+    (
+        "top-grossing",
+        "Top-grossing movies",
+        top_grossing,
+        "Revenue as recorded (not adjusted for inflation).",
     ),
     ("genres", "Top genres", top_genres, "Distinct movies per genre (movie_genres)."),
+    (
+        "genres-time",
+        "Genres over time",
+        genres_over_time,
+        "Share of each decade's movies in the six most common genres (a movie can have several).",
+    ),
     (
         "companies",
         "Top production companies",
@@ -682,6 +973,18 @@ SECTIONS: tuple[tuple[str, str, SectionFn, str], ...] = (
         "Movies with at least one vote; x axis logarithmic.",
     ),
     (
+        "vote-average",
+        "Distribution of vote average",
+        vote_average_distribution,
+        f"Movies with at least {MIN_VOTES_FOR_AVERAGE} votes.",
+    ),
+    (
+        "correlations",
+        "Correlation of the numeric columns",
+        correlations,
+        "Spearman rank correlation over the movies where both values are known.",
+    ),
+    (
         "missing",
         "Missing values in the movies table",
         missing_values,
@@ -717,6 +1020,11 @@ TEMPLATE = """<!doctype html>
   .note { color: var(--muted); font-size: 13px; margin: 0 0 8px; }
   img { max-width: 100%; height: auto; display: block; margin: 0 auto; }
   nav ol { columns: 2; margin: 6px 0; }
+  /* Wide tables scroll inside their card instead of widening the page on a phone. */
+  .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; max-width: 100%; }
+  td.reasons { min-width: 12em; overflow-wrap: anywhere; }
+  @media (max-width: 600px) { main { padding: 12px; } .card { padding: 14px; }
+    nav ol { columns: 1; } }
   a { color: var(--accent); }
 </style>
 </head>
@@ -730,21 +1038,21 @@ TEMPLATE = """<!doctype html>
     {% for name, rows in headline %}<div class="fact"><b>{{ rows }}</b>{{ name }}</div>{% endfor %}
   </div>
   {% if summary %}
-  <table>
+  <div class="scroll"><table>
     <tr><th>input file</th><th class="num">records in</th><th class="num">kept</th>
         <th class="num">rejected</th><th>rejects by reason</th></tr>
     {% for file, s in summary %}
     <tr><td>{{ file }}</td><td class="num">{{ s.in }}</td><td class="num">{{ s.kept }}</td>
-        <td class="num">{{ s.rejected }}</td><td>{{ s.reasons or "—" }}</td></tr>
+        <td class="num">{{ s.rejected }}</td><td class="reasons">{{ s.reasons or "—" }}</td></tr>
     {% endfor %}
-  </table>
+  </table></div>
   {% endif %}
   <details><summary>All tables ({{ tables|length }})</summary>
-  <table>
+  <div class="scroll"><table>
     <tr><th>table</th><th class="num">rows</th></tr>
     {% for name, rows in tables %}<tr><td>{{ name }}</td><td class="num">{{ rows }}</td></tr>
     {% endfor %}
-  </table>
+  </table></div>
   </details>
   <nav><ol>{% for s in sections %}<li><a href="#{{ s.key }}">{{ s.title }}</a></li>{% endfor
   %}</ol></nav>
@@ -755,6 +1063,11 @@ TEMPLATE = """<!doctype html>
   <p class="reading">{{ s.reading }}</p>
   {% if s.note %}<p class="note">{{ s.note }}</p>{% endif %}
   {% if s.image %}<img src="data:image/png;base64,{{ s.image }}" alt="{{ s.title }}">{% endif %}
+  {% if s.table and s.table[1] %}<div class="scroll"><table class="data">
+    <tr>{% for h in s.table[0] %}<th>{{ h }}</th>{% endfor %}</tr>
+    {% for row in s.table[1] %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>
+    {% endfor %}
+  </table></div>{% endif %}
 </section>
 {% endfor %}
 </main></body>
@@ -801,8 +1114,9 @@ def build_report(build: Path, out: Path, step: Step | None = None) -> Path:
     with matplotlib.rc_context(STYLE):
         for key, title, builder, note in SECTIONS:
             notify(title)
-            fig, reading = builder(wh)
-            sections.append(Section(key, title, _png(fig), reading, note))
+            fig, reading, *table = builder(wh)
+            image = _png(fig) if fig is not None else ""
+            sections.append(Section(key, title, image, reading, note, table[0] if table else None))
     notify(CLOUD[1])
     cloud_png, cloud_reading = title_cloud(wh)
     sections.append(

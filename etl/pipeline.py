@@ -14,10 +14,13 @@ from typing import Any
 
 import polars as pl
 
+from data.build import IMAGE_DIR, BuildError, read_manifest
 from data.contract import CONTRACT_VERSION
+from data.image import META
 from data.paths import DEFAULT_BUILD, RAW_DIR, SAMPLE_DIR
 from etl import publish as pub
 from etl.extract import read_raw
+from etl.serving import write_image
 from etl.transform import build_credits, build_keywords, build_movies
 
 RAW_NAMES = {
@@ -56,6 +59,36 @@ def default_inputs() -> Inputs:
     return Inputs(sample_movies, sample_credits, find_raw(SAMPLE_DIR, "keywords"))
 
 
+def inputs_changed(manifest: dict[str, Any]) -> str | None:
+    """Why the default inputs (data/raw/ or the sample) differ from those of the build, if
+    they do: another file, or the same file with another size or time."""
+    built = manifest.get("inputs", {})
+    for kind, path in vars(default_inputs()).items():
+        if path is None:
+            continue
+        before = built.get(kind, {})
+        if before.get("path") != str(path) or before.get("bytes") != path.stat().st_size:
+            return f"{kind} is now {path}"
+        if path.stat().st_mtime > before.get("mtime", float("inf")):
+            return f"{path} changed"
+    return None
+
+
+def build_problem(build: Path, against_defaults: bool) -> str | None:
+    """Why the build at ``build`` cannot be served as it is, or None: missing, of another
+    contract, without a serving image, or (``against_defaults``) older than the default
+    inputs."""
+    try:
+        manifest = read_manifest(build)
+    except BuildError as exc:
+        return str(exc)
+    if not (build / IMAGE_DIR / META).is_file():
+        return f"{build} has no serving image; run `movies etl` again"
+    if against_defaults and (changed := inputs_changed(manifest)):
+        return f"the build is older than the data: {changed}"
+    return None
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -83,6 +116,20 @@ def run(
     Raises ``extract.InputError`` for unusable inputs and ``publish.ValidationFailed`` when
     the tables break the contract; in both cases nothing at ``out`` changes.
     """
+    # One run per output, decided before any work: a second run fails at once.
+    pub.acquire(out)
+    try:
+        return _run(inputs, out, step, fit_index)
+    finally:
+        pub.release(out)
+
+
+def _run(
+    inputs: Inputs,
+    out: Path,
+    step: Step,
+    fit_index: Callable[[dict[str, pl.DataFrame], Path], dict[str, Any]] | None,
+) -> dict[str, Any]:
     started = time.perf_counter()
     timings: dict[str, float] = {}
     files = {"movies": inputs.movies, "credits": inputs.credits}
@@ -128,6 +175,8 @@ def run(
     try:
         with _timed(step, "write parquet", timings):
             pub.write_tables(tables, version)
+        with _timed(step, "write serving image", timings):
+            image_info = write_image(tables, version / IMAGE_DIR)
         index_info: dict[str, Any] = {}
         if fit_index is not None:
             with _timed(step, "fit recommender", timings):
@@ -145,6 +194,7 @@ def run(
             "summary": summary,
             "tables": {name: frame.height for name, frame in tables.items()},
             "dropped_entries": notes,
+            "serving_image": image_info,
             "recommender": index_info,
             "timings_s": timings,
             "duration_s": round(time.perf_counter() - started, 3),

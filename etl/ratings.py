@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from data.recommender import INDEX_DIR
+from data.build import INDEX_DIR
 from data.rerank import CoLiked
 
 LIKE = 4.0

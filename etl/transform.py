@@ -87,14 +87,18 @@ def _reject_frame(file: str, frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _ragged_rejects(raw: RawTable, file: str) -> pl.DataFrame:
-    """Records with the wrong number of fields; a shifted one whose id holds a date is
-    reported as the malformed row it is (the real file has three)."""
+    """Records the reader could not use: unreadable ones carry their reason; of those with
+    the wrong number of fields, a shifted one whose id holds a date is reported as the
+    malformed row it is (the real file has three)."""
     frame = pl.DataFrame(
         raw.ragged,
-        schema={"record": pl.Int64, "raw_id": pl.String, "detail": pl.String},
+        schema={"record": pl.Int64, "raw_id": pl.String, "reason": pl.String,
+                "detail": pl.String},
         orient="row",
     ).with_columns(
-        reason=pl.when(pl.col("raw_id").str.strip_chars().str.contains(_DATE_LIKE))
+        reason=pl.when(pl.col("reason").is_not_null())
+        .then(pl.col("reason"))
+        .when(pl.col("raw_id").str.strip_chars().str.contains(_DATE_LIKE))
         .then(pl.lit(MALFORMED_ROW))
         .otherwise(pl.lit(WRONG_FIELD_COUNT))
     )

@@ -57,18 +57,12 @@ from scipy.stats import rankdata
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from data import rerank
-from data.catalog import read_table
 from data.contract import TABLES
-from data.recommender import (
-    DEFAULT_WEIGHTS,
-    FIELDS,
-    Index,
-    MovieVectorizer,
-    documents,
-    top_rows,
-)
+from data.recommender import DEFAULT_WEIGHTS, FIELDS, Index, top_rows
 from data.rerank import PRIOR_FORMS, CoLiked
+from data.warehouse import read_table
 from etl.ratings import Likes, coliked, likes_of, scan_likes
+from etl.vectorize import MovieVectorizer, documents, index_arrays
 
 BLOCK = 512  # query rows per similarity slab: BLOCK x N float32 at a time
 LATENCY_SAMPLES = 200
@@ -251,6 +245,8 @@ def knn_lists(matrix: sp.csr_matrix, truth: Truth, k: int, queries: np.ndarray |
     movie) is added to every score, for blending experiments."""
     rows = np.arange(truth.n) if queries is None else queries
     lists = np.full((truth.n, k), -1, dtype=np.int64)
+    # Float64 products, as the served index accumulates them, so near-ties rank alike.
+    matrix = matrix.astype(np.float64)
     transposed = matrix.T.tocsr()
     for start in range(0, rows.size, BLOCK):
         block = rows[start : start + BLOCK]
@@ -296,14 +292,30 @@ class Prepared:
         blocks = vectorizer.fit_blocks(docs)
         return cls(tables, docs, Truth.from_tables(tables), vectorizer, blocks)
 
+    def matrix(self, weights: Mapping[str, float]) -> sp.csr_matrix:
+        """Equal to a fresh fit under ``weights``: per-field fits do not depend on weights."""
+        return self.vectorizer.reweighted(weights).combine(self.blocks)
+
     def index(self, weights: Mapping[str, float]) -> Index:
-        """Equal to ``Index.fit(docs, weights)``: per-field fits do not depend on weights."""
+        """An in-memory ``Index`` under ``weights``, with the field layout a saved one has in
+        its meta (``data.rerank`` sums cosine terms per field from it)."""
         vectorizer = self.vectorizer.reweighted(weights)
-        return Index(vectorizer, vectorizer.combine(self.blocks), self.docs["movie_id"].to_numpy())
+        arrays = index_arrays(vectorizer, vectorizer.combine(self.blocks),
+                              self.docs["movie_id"].to_numpy())
+        return Index(arrays, meta=field_layout(vectorizer))
 
     def votes(self) -> tuple[np.ndarray, np.ndarray]:
         movies = self.tables["movies"].sort("id")
         return movies["vote_average"].to_numpy(), movies["vote_count"].to_numpy()
+
+
+def field_layout(vectorizer: MovieVectorizer) -> dict[str, object]:
+    """The ``fields``/``field_offsets``/``weights`` meta of an index fitted by ``vectorizer``
+    (as ``etl.vectorize.save`` writes it)."""
+    offsets = np.concatenate([[0], np.cumsum(list(vectorizer.sizes().values()))])
+    return {"fields": list(vectorizer.sizes()),
+            "field_offsets": dict(zip(vectorizer.sizes(), offsets[:-1].tolist(), strict=True)),
+            "weights": dict(vectorizer.weights)}
 
 
 # --- the split and the co-liked relevance ------------------------------------------------
@@ -407,6 +419,8 @@ def gather(matrix: sp.csr_matrix, truth: Truth, depth: int,
     cosine = np.zeros((n, width), dtype=np.float32)
     rank = np.full((n, width), depth, dtype=np.int32)
     co = np.zeros((n, width), dtype=np.float32)
+    # Float64 products, as the served index accumulates them, so near-ties rank alike.
+    matrix = matrix.astype(np.float64)
     transposed = matrix.T.tocsr()
     for start in range(0, n, BLOCK):
         block = np.arange(start, min(start + BLOCK, n))
@@ -489,7 +503,7 @@ class EvaluationReport:
 
 def latency_ms(index: Index, samples: int = LATENCY_SAMPLES, seed: int = 0) -> float:
     rng = np.random.default_rng(seed)
-    rows = rng.integers(0, index.matrix.shape[0], size=samples)
+    rows = rng.integers(0, index.n_movies, size=samples)
     times = []
     for row in rows.tolist():
         start = time.perf_counter()
@@ -580,10 +594,11 @@ def evaluate(
     truth = data.truth
     weights = dict(weights or DEFAULT_WEIGHTS)
     ours = data.index(weights)
+    ours_matrix = data.matrix(weights)
     read = Ratings.read(ratings, links, truth.ids) if ratings and links else None
     quality = rerank.quality_prior(*data.votes(), prior)
     deepest = max(content_blend.depth, coliked_blend.depth, k)
-    content = gather(ours.matrix, truth, deepest)
+    content = gather(ours_matrix, truth, deepest)
     no_prior = rerank.Blend(k, 0.0, 0.0)
     runs: list[tuple[str, str, Callable[[], Lists]]] = [
         ("random", f"uniformly random other movies (seed {seed})",
@@ -599,7 +614,7 @@ def evaluate(
          lambda: ranked(content, quality, content_blend, k)),
     ]
     if read is not None:
-        signal = gather(ours.matrix, truth, deepest, read.signal)
+        signal = gather(ours_matrix, truth, deepest, read.signal)
         runs.append((
             "content + prior + co-liked",
             f"co-liked signal from the other half of the viewers ({coliked_blend})",
@@ -670,7 +685,7 @@ def tune(prepared: Prepared, read: Ratings, weights: Mapping[str, float] | None 
     weight (and again the prior weight and depth) with the user split: signal from one half
     of the viewers, relevance from the other."""
     truth = prepared.truth
-    matrix = prepared.index(dict(weights or DEFAULT_WEIGHTS)).matrix
+    matrix = prepared.matrix(dict(weights or DEFAULT_WEIGHTS))
     deepest = max(DEPTHS)
     content = gather(matrix, truth, deepest)
     tune_rows = halves(truth, np.arange(truth.n))[0]
@@ -820,7 +835,7 @@ def search_weights(
     cache: dict[tuple[tuple[str, float], ...], float] = {}
 
     def lists(weights: Mapping[str, float], queries: np.ndarray) -> Lists:
-        matrix = prepared.index(dict(weights) | {"collection": 0.0}).matrix
+        matrix = prepared.matrix(dict(weights) | {"collection": 0.0})
         return knn_lists(matrix, truth, k, queries=queries)
 
     def score(weights: dict[str, float]) -> float:

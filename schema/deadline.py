@@ -10,13 +10,13 @@ from __future__ import annotations
 import time
 from contextvars import ContextVar
 
-from data.errors import DataError
+from data.errors import Code, DataError
 
 _deadline: ContextVar[float | None] = ContextVar("deadline", default=None)
 
 
 class Timeout(DataError):
-    code = "TIMEOUT"
+    code = Code.TIMEOUT
 
 
 def start(seconds: float | None) -> None:

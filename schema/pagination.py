@@ -7,6 +7,7 @@ import binascii
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
+import numpy as np
 import strawberry
 
 from data.errors import BadInput
@@ -70,15 +71,20 @@ class Connection(Generic[T]):
 
 
 def paginate(
-    rows: Sequence[int], first: int | None, after: str | None, make: Callable[[int], T]
+    rows: Sequence[int] | np.ndarray,
+    first: int | None,
+    after: str | None,
+    make: Callable[[np.ndarray], list[T]],
 ) -> Connection[T]:
-    """One page of ``rows`` (already in their final order) as a connection of ``make(row)``."""
+    """One page of ``rows`` (already in their final order) as a connection of the nodes
+    ``make`` builds from the page's rows (all at once, so it can gather their columns in one
+    go)."""
     deadline.check()
     size = check_first(first)
     start = decode_cursor(after) + 1 if after is not None else 0
-    window = rows[start : start + size]
-    edges = [Edge(cursor=encode_cursor(start + i), node=make(int(row)))
-             for i, row in enumerate(window)]
+    window = np.asarray(rows[start : start + size], dtype=np.int64)
+    edges = [Edge(cursor=encode_cursor(start + i), node=node)
+             for i, node in enumerate(make(window))]
     return Connection(
         edges=edges,
         page_info=PageInfo(

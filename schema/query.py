@@ -11,7 +11,9 @@ from strawberry.types import Info
 from data import lookups
 from data.catalog import Catalog
 from data.errors import BadInput
+from data.search import Field
 from schema.pagination import MAX_PAGE, Connection, check_first, paginate
+from schema.selection import CONNECTION_PATHS
 from schema.types import (
     Actor,
     Director,
@@ -20,6 +22,7 @@ from schema.types import (
     Node,
     Person,
     Recommendation,
+    movie_page,
     recommendations,
     resolve_node,
 )
@@ -63,16 +66,25 @@ class TitleVotes:
     candidates: list[Movie]
 
 
+MatchField = strawberry.enum(Field, name="MatchField", description="Which name matched.")
+
+
 @strawberry.type
 class MovieHit:
     movie: Movie
-    score: float = strawberry.field(description="Match quality, 0-100.")
+    score: float = strawberry.field(
+        description="Match quality, 0-100 with one decimal; 100 only for the exact text."
+    )
+    matched: MatchField = strawberry.field(description="TITLE or ORIGINAL_TITLE.")
 
 
 @strawberry.type
 class PersonHit:
     person: Person
-    score: float = strawberry.field(description="Match quality, 0-100.")
+    score: float = strawberry.field(
+        description="Match quality, 0-100 with one decimal; 100 only for the exact name."
+    )
+    matched: MatchField = strawberry.field(description="NAME.")
 
 
 @strawberry.enum(description="Which side of a person to search.")
@@ -93,6 +105,10 @@ class MovieFilter:
         default=None, description="Original language, ISO 639-1 (e.g. en)."
     )
     min_votes: int | None = None
+    has_credits: bool | None = strawberry.field(
+        default=None, description="Only movies with (true) or without (false) any cast or "
+        "crew credit in the loaded data."
+    )
 
 
 @strawberry.type(description="What the server is serving.")
@@ -147,11 +163,12 @@ class Query:
     def title_score(self, info: Info, title: str, year: int | None = None) -> TitleScore:
         cat, match = _title_result(info, title, year)
         row = match.row
+        movie = cat.movies.get([row], ("title", "release_year", "popularity"))[0]
         return TitleScore(
             movie=Movie(cat=cat, row=row),
-            title=cat.m["title"][row],
-            release_year=cat.m["release_year"][row],
-            popularity=cat.m["popularity"][row],
+            title=movie["title"],
+            release_year=movie["release_year"],
+            popularity=movie["popularity"],
             sentence=lookups.score_sentence(cat, row),
             ambiguous=len(match.candidates) > 1,
             candidates=[Movie(cat=cat, row=r) for r in match.candidates],
@@ -165,13 +182,14 @@ class Query:
         cat, match = _title_result(info, title, year)
         row = match.row
         qualifies, message = lookups.votes_sentence(cat, row)
+        movie = cat.movies.get([row], ("title", "release_year", "vote_count", "vote_average"))[0]
         return TitleVotes(
             movie=Movie(cat=cat, row=row),
-            title=cat.m["title"][row],
-            release_year=cat.m["release_year"][row],
+            title=movie["title"],
+            release_year=movie["release_year"],
             qualifies=qualifies,
-            vote_count=cat.m["vote_count"][row] if qualifies else None,
-            vote_average=cat.m["vote_average"][row] if qualifies else None,
+            vote_count=movie["vote_count"] if qualifies else None,
+            vote_average=movie["vote_average"] if qualifies else None,
             message=message,
             ambiguous=len(match.candidates) > 1,
             candidates=[Movie(cat=cat, row=r) for r in match.candidates],
@@ -210,20 +228,28 @@ class Query:
         cat = catalog(info)
         return recommendations(cat, lookups.movies_like(cat, text, n))
 
-    @strawberry.field(description="Fuzzy, accent-insensitive title search, best first.")
+    @strawberry.field(
+        description="Typo-tolerant, accent-insensitive search over titles and original "
+        "titles, best first; empty when nothing is close."
+    )
     def search_movies(self, info: Info, query: str, first: int = 10) -> list[MovieHit]:
         cat = catalog(info)
         hits = lookups.search_movies(cat, query, check_first(first))
-        return [MovieHit(movie=Movie(cat=cat, row=row), score=score) for row, score in hits]
+        return [MovieHit(movie=Movie(cat=cat, row=h.target), score=h.score, matched=h.field)
+                for h in hits]
 
-    @strawberry.field(description="Fuzzy search over actors' and directors' names.")
+    @strawberry.field(
+        description="Typo-tolerant search over actors' and directors' names, best first; "
+        "empty when nothing is close."
+    )
     def search_people(
         self, info: Info, query: str, role: Role | None = None, first: int = 10
     ) -> list[PersonHit]:
         cat = catalog(info)
         which = None if role is None else lookups.Role(role.value)
         hits = lookups.search_people(cat, query, which, check_first(first))
-        return [PersonHit(person=Person(cat=cat, row=row), score=score) for row, score in hits]
+        return [PersonHit(person=Person(cat=cat, row=h.target), score=h.score, matched=h.field)
+                for h in hits]
 
     @strawberry.field(description=f"Browse movies: filter and sort; pages of up to {MAX_PAGE}.")
     def movies(
@@ -238,12 +264,12 @@ class Query:
         cat = catalog(info)
         where = lookups.MovieFilter(**vars(filter)) if filter else lookups.MovieFilter()
         rows = lookups.filter_movies(cat, where, sort, descending)
-        return paginate(rows, first, after, lambda r: Movie(cat=cat, row=r))
+        return paginate(rows, first, after, movie_page(cat, info, CONNECTION_PATHS))
 
     @strawberry.field(description="All genres.")
     def genres(self, info: Info) -> list[Genre]:
         cat = catalog(info)
-        return [Genre(cat=cat, row=r) for r in range(len(cat.entities["genres"]["id"]))]
+        return [Genre(cat=cat, row=r) for r in range(len(cat.entities["genres"]))]
 
     @strawberry.field(description="What the server is serving.")
     def build_info(self, info: Info) -> BuildInfo:
@@ -252,6 +278,6 @@ class Query:
             contract_version=cat.manifest["contract_version"],
             built_at=dt.datetime.fromisoformat(cat.manifest["built_at"]),
             movies=cat.n_movies,
-            people=len(cat.p["id"]),
+            people=cat.n_people,
             recommender=cat.index is not None,
         )

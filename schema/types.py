@@ -1,19 +1,25 @@
-"""The graph's object types. Thin: each holds a catalog row and reads fields from it; every
-rule lives in ``data/``."""
+"""The graph's object types. Thin: each holds a catalog row and reads fields from it through
+the catalog's read API; every rule lives in ``data/``. Lists and connection pages are built
+from all their rows at once (``*_page``), gathering the columns the query asks for in one go.
+"""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
+import numpy as np
 import strawberry
+from strawberry.types import Info
 
 from data import lookups
 from data.catalog import Catalog
 from data.errors import BadInput, NotFound
-from data.text import fold
+from schema.images import PosterSize, ProfileSize, image_url
 from schema.pagination import Connection, paginate
+from schema.selection import CONNECTION_PATHS, requested
 
 # --- global object ids ---------------------------------------------------------------------
 
@@ -50,7 +56,7 @@ class MovieGroup:
     key: ClassVar[str]  # its key column, the one the global id carries
 
     def _value(self, column: str) -> Any:
-        return self.cat.entities[self.entity][column][self.row]
+        return self.cat.entities[self.entity].value(self.row, column)
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -61,9 +67,11 @@ class MovieGroup:
         return self._value("name")
 
     @strawberry.field(description="Its movies, most popular first.")
-    def movies(self, first: int | None = None, after: str | None = None) -> Connection[Movie]:
-        rows = self.cat.movie_rows_of_entity(self.entity, self.row)
-        return paginate(rows, first, after, lambda r: Movie(cat=self.cat, row=r))
+    def movies(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Movie]:
+        rows = self.cat.entity_movies[self.entity].of(self.row)
+        return paginate(rows, first, after, movie_page(self.cat, info, CONNECTION_PATHS))
 
 
 @strawberry.type
@@ -121,21 +129,31 @@ class Collection(Node):
     cat: strawberry.Private[Catalog]
     row: strawberry.Private[int]
 
+    def _value(self, column: str) -> Any:
+        return self.cat.entities["collections"].value(self.row, column)
+
     @strawberry.field
     def id(self) -> strawberry.ID:
         return global_id("Collection", self.tmdb_id())
 
     @strawberry.field(description="TMDB collection id.")
     def tmdb_id(self) -> int:
-        return self.cat.entities["collections"]["id"][self.row]
+        return self._value("id")
 
     @strawberry.field
     def name(self) -> str:
-        return self.cat.entities["collections"]["name"][self.row]
+        return self._value("name")
 
     @strawberry.field(description="The collection's movies in release order.")
-    def movies(self) -> list[Movie]:
-        return [Movie(cat=self.cat, row=int(r)) for r in self.cat.collection_movies(self.row)]
+    def movies(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Movie]:
+        rows = self.cat.collection_movies.of(self.row)
+        return paginate(rows, first, after, movie_page(self.cat, info, CONNECTION_PATHS))
+
+
+def _entities(cls: type, cat: Catalog, rows: Iterable[int]) -> list[Any]:
+    return [cls(cat=cat, row=int(r)) for r in rows]
 
 
 # --- people --------------------------------------------------------------------------------
@@ -145,48 +163,58 @@ class Collection(Node):
 class CastCredit:
     cat: strawberry.Private[Catalog]
     entry: strawberry.Private[int]
+    values: strawberry.Private[dict[str, Any]]
 
     @strawberry.field
     def actor(self) -> Actor:
-        return Actor(cat=self.cat, row=int(self.cat.cast_person[self.entry]))
+        return Actor(cat=self.cat, row=int(self.values["person"]))
 
     @strawberry.field
     def movie(self) -> Movie:
-        return Movie(cat=self.cat, row=int(self.cat.cast_movie[self.entry]))
+        return Movie(cat=self.cat, row=int(self.values["movie"]))
 
     @strawberry.field
     def character(self) -> str | None:
-        return self.cat.cast_character[self.entry]
+        return self.values["character"]
 
     @strawberry.field(description="Billing order, 0 first.")
     def order(self) -> int:
-        return int(self.cat.cast_order[self.entry])
+        return int(self.values["order"])
+
+
+def cast_page(cat: Catalog, entries: np.ndarray) -> list[CastCredit]:
+    rows = cat.cast.get(entries, ("movie", "person", "order", "character"))
+    return [CastCredit(cat=cat, entry=int(e), values=v)
+            for e, v in zip(entries.tolist(), rows, strict=True)]
 
 
 @strawberry.type(description="A crew member's credit in one movie.")
 class CrewCredit:
     cat: strawberry.Private[Catalog]
     entry: strawberry.Private[int]
+    values: strawberry.Private[dict[str, Any]]
 
     @strawberry.field
     def person(self) -> Person:
-        return Person(cat=self.cat, row=int(self.cat.crew_person[self.entry]))
+        return Person(cat=self.cat, row=int(self.values["person"]))
 
     @strawberry.field
     def movie(self) -> Movie:
-        return Movie(cat=self.cat, row=int(self.cat.crew_movie[self.entry]))
+        return Movie(cat=self.cat, row=int(self.values["movie"]))
 
     @strawberry.field
     def department(self) -> str:
-        return self.cat.crew_department[self.entry]
+        return self.values["department"]
 
     @strawberry.field
     def job(self) -> str:
-        return self.cat.crew_job[self.entry]
+        return self.values["job"]
 
 
-def _cast_credits(cat: Catalog, entries, first, after) -> Connection[CastCredit]:
-    return paginate(entries, first, after, lambda e: CastCredit(cat=cat, entry=e))
+def crew_page(cat: Catalog, entries: np.ndarray) -> list[CrewCredit]:
+    rows = cat.crew.get(entries, ("movie", "person", "department", "job"))
+    return [CrewCredit(cat=cat, entry=int(e), values=v)
+            for e, v in zip(entries.tolist(), rows, strict=True)]
 
 
 @strawberry.interface(description="What every view of a person (Person, Actor, Director) has.")
@@ -196,19 +224,23 @@ class PersonInfo:
 
     @strawberry.field(description="TMDB person id.")
     def tmdb_id(self) -> int:
-        return int(self.cat.p["id"][self.row])
+        return int(self.cat.people.value(self.row, "id"))
 
     @strawberry.field
     def name(self) -> str:
-        return self.cat.p["name"][self.row]
+        return self.cat.people.value(self.row, "name")
 
     @strawberry.field(description="TMDB gender code: 0 unknown, 1 female, 2 male.")
     def gender(self) -> int | None:
-        return self.cat.p["gender"][self.row]
+        return self.cat.people.value(self.row, "gender")
 
     @strawberry.field(description="TMDB profile image path.")
     def profile_path(self) -> str | None:
-        return self.cat.p["profile_path"][self.row]
+        return self.cat.people.value(self.row, "profile_path")
+
+    @strawberry.field(description="URL of the profile image at a TMDB size; null when none.")
+    def profile_url(self, info: Info, size: ProfileSize = ProfileSize.W185) -> str | None:
+        return image_url(info, self.profile_path(), size)
 
     @strawberry.field(description="This person's acting side, if they have cast credits.")
     def as_actor(self) -> Actor | None:
@@ -234,27 +266,28 @@ class Person(PersonInfo, Node):
     def cast_credits(
         self, first: int | None = None, after: str | None = None
     ) -> Connection[CastCredit]:
-        return _cast_credits(self.cat, self.cat.cast_by_person.of(self.row), first, after)
+        return paginate(self.cat.person_cast.of(self.row), first, after,
+                        lambda e: cast_page(self.cat, e))
 
     @strawberry.field(description="Crew credits, by release date.")
     def crew_credits(
         self, first: int | None = None, after: str | None = None
     ) -> Connection[CrewCredit]:
-        entries = self.cat.crew_by_person.of(self.row)
-        return paginate(entries, first, after, lambda e: CrewCredit(cat=self.cat, entry=e))
+        return paginate(self.cat.person_crew.of(self.row), first, after,
+                        lambda e: crew_page(self.cat, e))
 
 
-@strawberry.type(description="A person as an actor: cast credits only, never directing.")
-class Actor(PersonInfo, Node):
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return global_id("Actor", self.tmdb_id())
+@strawberry.interface(description="A person in one role (actor or director): films, returns "
+                      "and the assignment's summary.")
+class PersonRole(PersonInfo):
+    role: ClassVar[lookups.Role]
 
     def _films(self) -> lookups.Filmography:
-        return lookups.actor_films(self.cat, self.row)
+        if self.role is lookups.Role.ACTOR:
+            return lookups.actor_films(self.cat, self.row)
+        return lookups.director_films(self.cat, self.row)
 
-    @strawberry.field(description="Number of distinct films acted in.")
+    @strawberry.field(description="Number of distinct films in this role.")
     def film_count(self) -> int:
         return int(self._films().movies.size)
 
@@ -268,63 +301,54 @@ class Actor(PersonInfo, Node):
 
     @strawberry.field(description="The assignment's summary sentence, in Spanish.")
     def sentence(self) -> str:
-        return lookups.actor_sentence(self.cat, self.row, self._films())
+        if self.role is lookups.Role.ACTOR:
+            return lookups.actor_sentence(self.cat, self.row, self._films())
+        return lookups.director_sentence(self.cat, self.row, self._films())
 
-    @strawberry.field(description="Films acted in, by release date.")
-    def movies(self, first: int | None = None, after: str | None = None) -> Connection[Movie]:
-        rows = self._films().movies
-        return paginate(rows, first, after, lambda r: Movie(cat=self.cat, row=r))
+    @strawberry.field(
+        description="Films in this role, by release date; each has releaseDate, return, "
+        "budget, revenue and profit."
+    )
+    def movies(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Movie]:
+        page = movie_page(self.cat, info, CONNECTION_PATHS)
+        return paginate(self._films().movies, first, after, page)
+
+
+@strawberry.type(description="A person as an actor: cast credits only, never directing.")
+class Actor(PersonRole, Node):
+    role: ClassVar[lookups.Role] = lookups.Role.ACTOR
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return global_id("Actor", self.tmdb_id())
 
     @strawberry.field(description="Cast credits with characters, by release date.")
     def credits(
         self, first: int | None = None, after: str | None = None
     ) -> Connection[CastCredit]:
-        return _cast_credits(self.cat, self.cat.cast_by_person.of(self.row), first, after)
+        return paginate(self.cat.person_cast.of(self.row), first, after,
+                        lambda e: cast_page(self.cat, e))
 
     @strawberry.field(description="Other actors with the same name; non-empty = ambiguous.")
     def namesakes(self) -> list[Actor]:
-        rows = self.cat.actor_names.get(fold(self.cat.p["name"][self.row]), [])
-        return [Actor(cat=self.cat, row=r) for r in rows if r != self.row]
+        rows = lookups.namesakes(self.cat, lookups.Role.ACTOR, self.row)
+        return [Actor(cat=self.cat, row=r) for r in rows]
 
 
 @strawberry.type(description="A person as a director: films credited with job Director.")
-class Director(PersonInfo, Node):
+class Director(PersonRole, Node):
+    role: ClassVar[lookups.Role] = lookups.Role.DIRECTOR
 
     @strawberry.field
     def id(self) -> strawberry.ID:
         return global_id("Director", self.tmdb_id())
 
-    def _films(self) -> lookups.Filmography:
-        return lookups.director_films(self.cat, self.row)
-
-    @strawberry.field(description="Number of films directed.")
-    def film_count(self) -> int:
-        return int(self._films().movies.size)
-
-    @strawberry.field(description="Sum of `return` over the films directed.")
-    def total_return(self) -> float:
-        return self._films().total_return
-
-    @strawberry.field(description="Average `return` per film directed.")
-    def average_return(self) -> float:
-        return self._films().average_return
-
-    @strawberry.field(description="A summary sentence, in Spanish.")
-    def sentence(self) -> str:
-        return lookups.director_sentence(self.cat, self.row, self._films())
-
-    @strawberry.field(
-        description="Films directed, by release date; each has releaseDate, return, budget, "
-        "revenue and profit."
-    )
-    def movies(self, first: int | None = None, after: str | None = None) -> Connection[Movie]:
-        rows = self._films().movies
-        return paginate(rows, first, after, lambda r: Movie(cat=self.cat, row=r))
-
     @strawberry.field(description="Other directors with the same name; non-empty = ambiguous.")
     def namesakes(self) -> list[Director]:
-        rows = self.cat.director_names.get(fold(self.cat.p["name"][self.row]), [])
-        return [Director(cat=self.cat, row=r) for r in rows if r != self.row]
+        rows = lookups.namesakes(self.cat, lookups.Role.DIRECTOR, self.row)
+        return [Director(cat=self.cat, row=r) for r in rows]
 
 
 # --- recommendations -----------------------------------------------------------------------
@@ -334,7 +358,7 @@ ReasonKind = strawberry.enum(lookups.ReasonKind, description="What two movies sh
 
 @strawberry.type(description="Something a recommended movie shares with the query movie.")
 class Reason:
-    kind: ReasonKind
+    kind: ReasonKind  # type: ignore[valid-type]
     names: list[str]
 
 
@@ -360,14 +384,45 @@ def recommendations(cat: Catalog, recs: list[lookups.Recommendation]) -> list[Re
 
 # --- movie ---------------------------------------------------------------------------------
 
+# The movie columns each GraphQL field reads (gathered for a whole page at once).
+MOVIE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": ("id",), "tmdbId": ("id",), "title": ("title",), "overview": ("overview",),
+    "tagline": ("tagline",), "status": ("status",), "originalLanguage": ("original_language",),
+    "originalTitle": ("original_title",), "posterPath": ("poster_path",),
+    "posterUrl": ("poster_path",),
+    "releaseDate": ("release_date",), "releaseYear": ("release_year",), "budget": ("budget",),
+    "revenue": ("revenue",), "return": ("return",), "profit": ("revenue", "budget"),
+    "popularity": ("popularity",), "runtime": ("runtime",), "voteAverage": ("vote_average",),
+    "voteCount": ("vote_count",), "collection": ("collection",),
+}
+
+
+def movie_page(cat: Catalog, info: Info, paths: tuple[tuple[str, ...], ...] = ((),)) -> Any:
+    """A function making the Movie nodes of a page, with the columns ``info`` asks for
+    gathered once for all of the page's rows."""
+    columns = sorted({c for name in requested(info, paths) for c in MOVIE_COLUMNS.get(name, ())})
+
+    def make(rows: np.ndarray | list[int]) -> list[Movie]:
+        rows = np.asarray(rows, dtype=np.int64)
+        if not columns:
+            return [Movie(cat=cat, row=int(r)) for r in rows.tolist()]
+        values = cat.movies.get(rows, columns)
+        return [Movie(cat=cat, row=int(r), values=v)
+                for r, v in zip(rows.tolist(), values, strict=True)]
+
+    return make
+
 
 @strawberry.type
 class Movie(Node):
     cat: strawberry.Private[Catalog]
     row: strawberry.Private[int]
+    values: strawberry.Private[dict[str, Any] | None] = None
 
-    def _get(self, column: str):
-        return self.cat.m[column][self.row]
+    def _get(self, column: str) -> Any:
+        if self.values is not None and column in self.values:
+            return self.values[column]
+        return self.cat.movies.value(self.row, column)
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -380,6 +435,10 @@ class Movie(Node):
     @strawberry.field
     def title(self) -> str:
         return self._get("title")
+
+    @strawberry.field(description="Title in the original language.")
+    def original_title(self) -> str | None:
+        return self._get("original_title")
 
     @strawberry.field
     def overview(self) -> str | None:
@@ -421,6 +480,18 @@ class Movie(Node):
     def profit(self) -> float:
         return self._get("revenue") - self._get("budget")
 
+    @strawberry.field(description="TMDB poster image path.")
+    def poster_path(self) -> str | None:
+        return self._get("poster_path")
+
+    @strawberry.field(description="URL of the poster at a TMDB size; null when there is none.")
+    def poster_url(self, info: Info, size: PosterSize = PosterSize.W342) -> str | None:
+        return image_url(info, self._get("poster_path"), size)
+
+    @strawberry.field(description="True when the data has at least one cast or crew credit.")
+    def has_credits(self) -> bool:
+        return bool(self.cat.has_credits[self.row])
+
     @strawberry.field(description="TMDB popularity score.")
     def popularity(self) -> float | None:
         return self._get("popularity")
@@ -439,39 +510,33 @@ class Movie(Node):
 
     @strawberry.field
     def genres(self) -> list[Genre]:
-        rows = self.cat.entity_rows_of_movie("genres", self.row)
-        return [Genre(cat=self.cat, row=int(r)) for r in rows]
+        return _entities(Genre, self.cat, self.cat.movie_entities["genres"].of(self.row))
 
     @strawberry.field
     def collection(self) -> Collection | None:
-        collection_id = self._get("collection_id")
-        if collection_id is None:
-            return None
-        return Collection(cat=self.cat, row=self.cat.entity_row["collections"][collection_id])
+        row = self._get("collection")
+        return None if row is None else Collection(cat=self.cat, row=int(row))
 
     @strawberry.field(description="Production companies, in credit order.")
     def companies(self) -> list[Company]:
-        rows = self.cat.entity_rows_of_movie("companies", self.row)
-        return [Company(cat=self.cat, row=int(r)) for r in rows]
+        return _entities(Company, self.cat, self.cat.movie_entities["companies"].of(self.row))
 
     @strawberry.field(description="Production countries.")
     def countries(self) -> list[Country]:
-        rows = self.cat.entity_rows_of_movie("countries", self.row)
-        return [Country(cat=self.cat, row=int(r)) for r in rows]
+        return _entities(Country, self.cat, self.cat.movie_entities["countries"].of(self.row))
 
     @strawberry.field(description="Spoken languages.")
     def languages(self) -> list[Language]:
-        rows = self.cat.entity_rows_of_movie("languages", self.row)
-        return [Language(cat=self.cat, row=int(r)) for r in rows]
+        return _entities(Language, self.cat, self.cat.movie_entities["languages"].of(self.row))
 
     @strawberry.field
     def keywords(self) -> list[Keyword]:
-        rows = self.cat.entity_rows_of_movie("keywords", self.row)
-        return [Keyword(cat=self.cat, row=int(r)) for r in rows]
+        return _entities(Keyword, self.cat, self.cat.movie_entities["keywords"].of(self.row))
 
     @strawberry.field(description="Cast in billing order.")
     def cast(self, first: int | None = None, after: str | None = None) -> Connection[CastCredit]:
-        return _cast_credits(self.cat, self.cat.cast_by_movie.of(self.row), first, after)
+        return paginate(self.cat.movie_cast.of(self.row), first, after,
+                        lambda e: cast_page(self.cat, e))
 
     @strawberry.field(description="Crew, optionally only one job or department (exact, any case).")
     def crew(
@@ -481,25 +546,18 @@ class Movie(Node):
         job: str | None = None,
         department: str | None = None,
     ) -> Connection[CrewCredit]:
-        entries = self.cat.crew_by_movie.of(self.row)
-        if job is not None:
-            want = job.lower()
-            entries = [e for e in entries if self.cat.crew_job[e].lower() == want]
-        if department is not None:
-            want = department.lower()
-            entries = [e for e in entries if self.cat.crew_department[e].lower() == want]
-        return paginate(entries, first, after, lambda e: CrewCredit(cat=self.cat, entry=e))
+        entries = lookups.crew_of(self.cat, self.row, job=job, department=department)
+        return paginate(entries, first, after, lambda e: crew_page(self.cat, e))
 
     @strawberry.field
     def directors(self) -> list[Director]:
-        entries = self.cat.directors_of.of(self.row)
-        people = dict.fromkeys(int(self.cat.directed_person[e]) for e in entries)
-        return [Director(cat=self.cat, row=p) for p in people]
+        return [Director(cat=self.cat, row=int(p))
+                for p in self.cat.movie_directors.of(self.row).tolist()]
 
     @strawberry.field(description="Other movies with exactly the same title, most voted first.")
-    def namesakes(self) -> list[Movie]:
-        rows = self.cat.title_rows[self._get("title_key")]
-        return [Movie(cat=self.cat, row=r) for r in rows if r != self.row]
+    def namesakes(self, info: Info) -> list[Movie]:
+        rows = lookups.movie_namesakes(self.cat, self.row)
+        return movie_page(self.cat, info)(rows)
 
     @strawberry.field(description="The n most similar movies (content-based recommender).")
     def similar(self, n: int = 5) -> list[Recommendation]:
@@ -508,7 +566,7 @@ class Movie(Node):
 
 # --- node lookup ---------------------------------------------------------------------------
 
-_ENTITY_TYPES = {
+_ENTITY_TYPES: dict[str, tuple[str, type, type]] = {
     "Genre": ("genres", Genre, int),
     "Company": ("companies", Company, int),
     "Country": ("countries", Country, str),
@@ -524,7 +582,7 @@ def resolve_node(cat: Catalog, value: str) -> Node:
         if kind == "Movie":
             return Movie(cat=cat, row=lookups.movie_by_id(cat, int(key)))
         if kind in ("Person", "Actor", "Director"):
-            row = cat.person_row.get(int(key))
+            row = cat.person_row(int(key))
             if row is not None:
                 person = {"Person": Person, "Actor": Actor, "Director": Director}[kind]
                 node = person(cat=cat, row=row)
@@ -532,10 +590,9 @@ def resolve_node(cat: Catalog, value: str) -> Node:
                     return node
         elif kind in _ENTITY_TYPES:
             entity, cls, convert = _ENTITY_TYPES[kind]
-            row = cat.entity_row[entity].get(convert(key))
+            row = cat.entity_row(entity, convert(key))
             if row is not None:
                 return cls(cat=cat, row=row)
     except ValueError:
         raise BadInput("id is not an id this API issued", argument="id") from None
     raise NotFound(f"no {kind} with that id")
-

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import AsyncIterator
+import base64
+import copy
+import hashlib
+import re
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,16 +18,91 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 import schema as graphql_schema
 from data.catalog import Catalog
 from server import limits
-from server.endpoint import GraphQLEndpoint
+from server.endpoint import GRAPHIQL_HTML, NOT_FOUND_HTTP, GraphQLEndpoint, SingleOperation
 from server.observability import BUILD, configure_logging, log, metrics_payload
 from server.settings import Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+
+
+def per_thread(factories: Sequence[Callable[[], SchemaExtension]]
+               ) -> list[Callable[[], SchemaExtension]]:
+    """Give each execution thread its own copy of an extension that is handed out shared.
+
+    ``limits.extensions`` hands out one validation-rule extension object for every operation
+    (so the validation cache, keyed by rule class, keeps hitting). Strawberry stores the
+    running operation's context on the extension object, so two threads executing at once
+    would overwrite each other's (and one operation could run without its depth rules). A
+    shallow copy per thread keeps the same rule classes, so the cache still hits; operations
+    in one thread run one at a time. Factories that already build a new object per call are
+    left as they are.
+    """
+    wrapped: list[Callable[[], SchemaExtension]] = []
+    for factory in factories:
+        if factory() is not factory():
+            wrapped.append(factory)
+            continue
+        local = threading.local()
+
+        def copy_for_thread(factory: Callable[[], SchemaExtension] = factory,
+                            local: threading.local = local) -> SchemaExtension:
+            extension = getattr(local, "extension", None)
+            if extension is None:
+                extension = local.extension = copy.copy(factory())
+            return extension
+
+        wrapped.append(copy_for_thread)
+    return wrapped
+
+
+def _script_hashes(page: Path) -> str:
+    """CSP sources for a page's inline scripts (GraphiQL's page configures it inline)."""
+    if not page.is_file():
+        return ""
+    text = page.read_text(encoding="utf-8")
+    return "".join(
+        f" 'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
+        for body in _INLINE_SCRIPT.findall(text))
+
+
+class SecurityHeaders:
+    """Security headers on every answer: a strict CSP for JSON and files, one that lets the
+    demo page and GraphiQL run their own scripts (and nothing else) for HTML."""
+
+    def __init__(self, app: ASGIApp, script_hashes: str) -> None:
+        self.app = app
+        common = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+                  (b"x-frame-options", b"DENY")]
+        html_csp = ("default-src 'self'; script-src 'self'" + script_hashes + "; "
+                    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' "
+                    "data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+                    "form-action 'self'; frame-ancestors 'none'")
+        self.html = [*common, (b"content-security-policy", html_csp.encode())]
+        self.other = [*common, (b"content-security-policy",
+                                b"default-src 'none'; frame-ancestors 'none'")]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                extra = self.html if content_type.startswith(b"text/html") else self.other
+                message = {**message, "headers": headers + extra}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> Starlette:
@@ -31,13 +110,13 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     settings = settings or Settings.from_env()
     configure_logging(settings.log_json)
     schema = graphql_schema.build_schema(
-        limits.extensions(
+        [*per_thread(limits.extensions(
             max_depth=settings.max_depth,
             max_aliases=settings.max_aliases,
             max_tokens=settings.max_tokens,
             max_cost=settings.max_cost,
             introspection=settings.introspection,
-        ),
+        )), SingleOperation],
         config=StrawberryConfig(disable_field_suggestions=not settings.field_suggestions),
     )
     endpoint = GraphQLEndpoint(schema, settings)
@@ -46,17 +125,17 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if endpoint.catalog is None:
+            # Maps the serving image; nothing proportional to the catalogue is built here.
             endpoint.catalog = Catalog.load(settings.data)
-        # The catalog is millions of long-lived objects that never change: move them out of
-        # the collector's sight, or every full collection rescans them (it tripled latency).
-        gc.collect()
-        gc.freeze()
         manifest = endpoint.catalog.manifest
         BUILD.labels(str(manifest["contract_version"]), manifest["built_at"],
                      str(endpoint.catalog.n_movies)).set(1)
         log.info("ready", movies=endpoint.catalog.n_movies, build=manifest.get("path"),
                  profile=settings.profile)
-        yield
+        try:
+            yield
+        finally:
+            endpoint.pool.shutdown()
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -77,7 +156,12 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
             return JSONResponse({"graphql": "/graphql"})
         return FileResponse(page)
 
-    middleware = []
+    async def not_found(_request: Request) -> Response:
+        return JSONResponse({"errors": [{"message": "not found",
+                                         "extensions": {"code": NOT_FOUND_HTTP}}]},
+                            status_code=404)
+
+    middleware = [Middleware(SecurityHeaders, script_hashes=_script_hashes(GRAPHIQL_HTML))]
     if settings.cors_origins:
         middleware.append(Middleware(
             CORSMiddleware, allow_origins=list(settings.cors_origins),
@@ -88,10 +172,14 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", metrics),
+        Route("/metrics", metrics if settings.metrics_public else not_found),
         Route("/", index),
-        Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]
+    if not settings.graphiql:
+        # GraphiQL's assets go with GraphiQL: production serves neither.
+        routes.append(Route("/static/graphiql/{path:path}", not_found))
+    routes.append(Mount("/static", StaticFiles(directory=STATIC, check_dir=False),
+                        name="static"))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.endpoint = endpoint
     app.state.settings = settings

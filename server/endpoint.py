@@ -1,14 +1,31 @@
-"""The /graphql HTTP endpoint: request checks, persisted queries, caching, execution, logs.
+"""The /graphql HTTP endpoint: GraphQL over HTTP, persisted queries, caching, execution, logs.
 
-Strawberry's own HTTP view answers transport problems with plain text; this endpoint answers
-every problem as GraphQL-shaped JSON with an ``extensions.code``, and adds the limits, the
-response cache, ETags and APQ in one place.
+It speaks the GraphQL-over-HTTP specification: the response media type is negotiated from
+``Accept``; with ``application/graphql-response+json`` a request error (the document does
+not parse or validate, variables do not coerce: no ``data``) is a 4xx and carries no
+``data`` entry, while ``application/json`` (and ``*/*`` or no ``Accept``) keeps the legacy
+rules, 200 for every GraphQL-level answer. Mutations over GET are 405 with ``Allow: POST``.
+Every problem is answered as GraphQL-shaped JSON with an ``extensions.code``.
+
+Strawberry's HTTP view is not used: it has no ``application/graphql-response+json`` and so
+none of its status rules, answers transport problems in plain text, reads bodies without a
+size bound and runs resolvers on the event loop. What this endpoint takes from Strawberry is
+the part that carries the spec's rules: the schema's ``allowed_operation_types`` (how GET
+refuses mutations) and its parsing, validation and execution.
+
+Execution runs in a bounded thread pool, so the event loop (and /healthz) stays free while
+a slow query runs; the request's deadline holds cooperatively inside resolvers and as a hard
+stop here.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,48 +33,110 @@ from typing import Any
 import orjson
 import strawberry
 import structlog
-from starlette.requests import Request
+from graphql import OperationDefinitionNode
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.exceptions import MissingQueryError
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
 
 from data.catalog import Catalog
+from data.errors import (  # the one registry of codes
+    BAD_REQUEST,
+    BATCH_TOO_LARGE,
+    INTERNAL,
+    METHOD_NOT_ALLOWED,
+    NOT_ACCEPTABLE,
+    PAYLOAD_TOO_LARGE,
+    PERSISTED_QUERY_NOT_FOUND,
+    REQUEST_TIMEOUT,
+    SERVER_BUSY,
+    TIMEOUT,
+    UNCACHEABLE,
+    UNSUPPORTED_MEDIA_TYPE,
+)
+from data.errors import NOT_FOUND as NOT_FOUND_HTTP
 from schema import deadline
 from server import limits
-from server.cache import PersistedQueries, ResponseCache, etag, request_key, sha256_hex
-from server.observability import CACHE, ERRORS, LATENCY, REQUESTS, log
+from server.cache import Answer, PersistedQueries, ResponseCache, etag, request_key, sha256_hex
+from server.observability import CACHE, ERRORS, LATENCY, REQUESTS, OperationLabels, log
 from server.settings import Settings
 
-# Transport-level codes (the GraphQL-level ones are in schema/errors.py).
-BAD_REQUEST = "BAD_REQUEST"
-PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
-UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
-METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
-BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
-PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
-NOT_FOUND_HTTP = "NOT_FOUND"
-
-JSON_TYPES = ("application/json", "application/graphql-response+json")
-# Codes whose answers may differ next time, so they are never cached.
-UNCACHEABLE = {"INTERNAL_SERVER_ERROR", "TIMEOUT"}
+APPLICATION_JSON = "application/json"
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+REQUEST_TYPES = (APPLICATION_JSON, GRAPHQL_RESPONSE_JSON)
+# Status of a request error (no data) under application/graphql-response+json, by code;
+# every other request error is the client's: 400.
+REQUEST_ERROR_STATUS = {PERSISTED_QUERY_NOT_FOUND: 404, INTERNAL: 500, TIMEOUT: 504}
+# The hard stop comes this long after the deadline, so a resolver's own deadline check
+# (which answers with the data gathered so far) normally wins.
+HARD_STOP_GRACE_S = 0.25
+NO_STORE = "no-store"
 # GraphiQL with vendored assets (server/static/graphiql/README.md): it loads nothing from
 # outside the app, unlike strawberry's page, which loads React and GraphiQL from unpkg.com.
 GRAPHIQL_HTML = Path(__file__).resolve().parent / "static" / "graphiql" / "index.html"
 
 
 class RequestFailed(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
-
-
-def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(payload), status_code=status, headers=headers,
-                    media_type="application/json")
+        self.headers = headers or {}
 
 
 def _error_payload(code: str, message: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an ``Accept`` header, None when it allows neither.
+
+    No header, ``*/*`` and ``application/*`` mean application/json (the spec's legacy
+    default); application/graphql-response+json is chosen when named with a quality at least
+    that of application/json. The most specific range decides each type's quality.
+    """
+    if not accept or not accept.strip():
+        return APPLICATION_JSON
+    best: dict[str, tuple[int, float]] = {}  # media type -> (specificity, quality)
+    for part in accept.split(","):
+        media_range, *params = part.split(";")
+        media_range = media_range.strip().lower()
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = 0.0
+        if media_range == GRAPHQL_RESPONSE_JSON:
+            targets = {GRAPHQL_RESPONSE_JSON: 2}
+        elif media_range == APPLICATION_JSON:
+            targets = {APPLICATION_JSON: 2}
+        elif media_range == "application/*":
+            targets = {APPLICATION_JSON: 1}
+        elif media_range == "*/*":
+            targets = {APPLICATION_JSON: 0}
+        else:
+            continue
+        for target, specificity in targets.items():
+            if target not in best or specificity > best[target][0]:
+                best[target] = (specificity, quality)
+    spec_q = best.get(GRAPHQL_RESPONSE_JSON, (0, 0.0))[1]
+    json_q = best.get(APPLICATION_JSON, (0, 0.0))[1]
+    if spec_q <= 0 and json_q <= 0:
+        return None
+    return GRAPHQL_RESPONSE_JSON if spec_q >= json_q else APPLICATION_JSON
+
+
+def _etag_matches(header: str, tag: str) -> bool:
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == tag:
+            return True
+    return False
 
 
 @dataclass
@@ -66,6 +145,15 @@ class Operation:
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
+
+
+@dataclass
+class Pending:
+    """An operation that has to execute (it is not in the cache)."""
+
+    query: str
+    key: bytes
+    operation: Operation
 
 
 def _operation(item: Any) -> Operation:
@@ -94,12 +182,77 @@ def _json_param(request: Request, name: str) -> Any:
         raise RequestFailed(400, BAD_REQUEST, f"{name} is not valid JSON") from None
 
 
+class AmbiguousOperation(CannotGetOperationTypeError):
+    def as_http_error_reason(self) -> str:
+        return "the document holds several operations: say which one in operationName"
+
+
+class SingleOperation(SchemaExtension):
+    """Refuses a document of several operations without an ``operationName``, as GraphQL's
+    GetOperation does (Strawberry would run the first one)."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        document = context.graphql_document
+        if document is None or context._provided_operation_name is not None:
+            return
+        operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+        if operations > 1:
+            raise AmbiguousOperation(None)
+
+
+class Saturated(Exception):
+    pass
+
+
+class ExecutionPool:
+    """Threads that execute operations off the event loop, with bounded admission.
+
+    At most ``threads + queue`` jobs are admitted (running or waiting); a job whose client
+    was already answered at the hard stop keeps its place until its thread finishes, so a
+    flood of slow queries is refused rather than piling up threads' work.
+    """
+
+    def __init__(self, threads: int, queue: int) -> None:
+        self._pool = ThreadPoolExecutor(max(threads, 1), thread_name_prefix="graphql")
+        self.capacity = max(threads, 1) + max(queue, 0)
+        self.admitted = 0
+
+    def _finished(self, future: asyncio.Future[Any]) -> None:
+        self.admitted -= 1
+        if not future.cancelled():
+            future.exception()  # retrieved: a job abandoned at the hard stop may have failed
+
+    async def run(self, job: Callable[[], None], timeout_s: float) -> bool:
+        """Run ``job`` in a thread with the caller's context; False if it is still running
+        after ``timeout_s`` (it finishes in the background). Raises Saturated when full."""
+        if self.admitted >= self.capacity:
+            raise Saturated
+        self.admitted += 1
+        loop = asyncio.get_running_loop()
+        # Context variables (the request id for logs, the deadline) follow the job.
+        context = contextvars.copy_context()
+        future = loop.run_in_executor(self._pool, context.run, job)
+        future.add_done_callback(self._finished)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), max(timeout_s, 0.0))
+        except TimeoutError:
+            return False
+        return True
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 class GraphQLEndpoint:
     def __init__(self, schema: strawberry.Schema, settings: Settings) -> None:
         self.schema = schema
         self.settings = settings
-        self.cache = ResponseCache(settings.cache_bytes)
-        self.persisted = PersistedQueries(settings.apq_entries)
+        self.cache = ResponseCache(settings.cache_bytes, settings.cache_entries)
+        self.persisted = PersistedQueries(settings.apq_entries, settings.apq_bytes)
+        self.pool = ExecutionPool(settings.exec_threads, settings.exec_queue)
+        self.labels = OperationLabels(settings.metrics_operations)
         self.catalog: Catalog | None = None
         self._graphiql = GRAPHIQL_HTML.read_text(encoding="utf-8") if settings.graphiql else ""
 
@@ -108,53 +261,91 @@ class GraphQLEndpoint:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
+        media_type = APPLICATION_JSON
         try:
-            response = await self._handle(request)
+            response = self._graphiql_page(request)
+            if response is None:
+                negotiated = negotiate(request.headers.get("accept"))
+                if negotiated is None:
+                    raise RequestFailed(406, NOT_ACCEPTABLE, "accept application/json or "
+                                        f"{GRAPHQL_RESPONSE_JSON}")
+                media_type = negotiated
+                response = await self._handle(request, media_type)
         except RequestFailed as exc:
             ERRORS.labels(exc.code).inc()
             REQUESTS.labels("-", str(exc.status)).inc()
             log.info("request rejected", code=exc.code, status=exc.status,
                      duration_ms=round((time.perf_counter() - started) * 1000, 3))
-            response = _json(_error_payload(exc.code, exc.message), exc.status)
+            headers = dict(exc.headers)
+            if request.method == "GET":
+                headers["cache-control"] = NO_STORE
+            response = Response(orjson.dumps(_error_payload(exc.code, exc.message)),
+                                status_code=exc.status, headers=headers, media_type=media_type)
         response.headers["x-request-id"] = request_id
         return response
 
-    async def _handle(self, request: Request) -> Response:
+    def _graphiql_page(self, request: Request) -> Response | None:
+        """GraphiQL (or its absence) for a browser's GET without a query."""
+        if request.method != "GET":
+            return None
+        if "query" in request.query_params or "extensions" in request.query_params:
+            return None
+        if "text/html" in request.headers.get("accept", "") and self.settings.graphiql:
+            return HTMLResponse(self._graphiql)
+        if not self.settings.graphiql:
+            raise RequestFailed(404, NOT_FOUND_HTTP, "no GraphQL query in the request")
+        raise RequestFailed(400, BAD_REQUEST, "no GraphQL query in the request")
+
+    async def _handle(self, request: Request, media_type: str) -> Response:
         if request.method == "GET":
-            accept = request.headers.get("accept", "")
-            if "query" not in request.query_params and "extensions" not in request.query_params:
-                if "text/html" in accept and self.settings.graphiql:
-                    return HTMLResponse(self._graphiql)
-                if not self.settings.graphiql:
-                    raise RequestFailed(404, NOT_FOUND_HTTP, "no GraphQL query in the request")
-                raise RequestFailed(400, BAD_REQUEST, "no GraphQL query in the request")
             operation = _operation({
                 "query": request.query_params.get("query"),
                 "variables": _json_param(request, "variables"),
                 "operationName": request.query_params.get("operationName"),
                 "extensions": _json_param(request, "extensions"),
             })
-            return self._respond_get(request, self._run(operation))
+            # Strawberry's rule for GET: queries (and subscriptions, which this schema has
+            # none of); a mutation is refused before validation with 405.
+            answers = await self._execute([operation], OperationType.from_http("GET"))
+            return self._respond_get(request, answers[0], media_type)
         if request.method != "POST":
-            raise RequestFailed(405, METHOD_NOT_ALLOWED, "use GET or POST")
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type not in JSON_TYPES:
-            raise RequestFailed(415, UNSUPPORTED_MEDIA_TYPE,
-                                "POST a JSON body with Content-Type: application/json")
+            raise RequestFailed(405, METHOD_NOT_ALLOWED, "use GET or POST",
+                                {"allow": "GET, POST"})
+        self._check_content_type(request)
         body = await self._read_body(request)
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             raise RequestFailed(400, BAD_REQUEST, "the request body is not valid JSON") from None
+        post = OperationType.from_http("POST")
         if isinstance(payload, list):
             if not payload or len(payload) > self.settings.max_batch:
                 raise RequestFailed(400, BATCH_TOO_LARGE,
                                     f"a batch holds 1 to {self.settings.max_batch} operations")
-            operations = [_operation(item) for item in payload]
-            bodies = [self._run(op)[0] for op in operations]
-            return Response(b"[" + b",".join(bodies) + b"]", media_type="application/json")
-        body, _cost = self._run(_operation(payload))
-        return Response(body, media_type="application/json")
+            answers = await self._execute([_operation(item) for item in payload], post)
+            bodies = [self._body(answer, media_type)[0] for answer in answers]
+            return Response(b"[" + b",".join(bodies) + b"]", media_type=media_type)
+        answers = await self._execute([_operation(payload)], post)
+        body, status = self._body(answers[0], media_type)
+        return Response(body, status_code=status, media_type=media_type)
+
+    @staticmethod
+    def _body(answer: Answer, media_type: str) -> tuple[bytes, int]:
+        if media_type == GRAPHQL_RESPONSE_JSON and answer.spec_body is not None:
+            return answer.spec_body, answer.spec_status
+        return answer.body, 200
+
+    @staticmethod
+    def _check_content_type(request: Request) -> None:
+        raw = request.headers.get("content-type", "")
+        media, *params = raw.split(";")
+        charset = next((v.strip().strip('"').lower() for k, _, v in
+                        (p.partition("=") for p in params) if k.strip().lower() == "charset"),
+                       "utf-8")
+        if media.strip().lower() not in REQUEST_TYPES or charset not in ("utf-8", "utf8"):
+            raise RequestFailed(415, UNSUPPORTED_MEDIA_TYPE,
+                                "POST a JSON body with Content-Type: application/json "
+                                "(UTF-8)", {"accept-post": APPLICATION_JSON})
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self.settings.max_body_bytes
@@ -163,20 +354,38 @@ class GraphQLEndpoint:
             raise RequestFailed(413, PAYLOAD_TOO_LARGE, f"the body exceeds {limit} bytes")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise RequestFailed(413, PAYLOAD_TOO_LARGE, f"the body exceeds {limit} bytes")
-            chunks.append(chunk)
+        try:
+            # A client that declares more than it sends must not hold the worker's
+            # connection slot: the whole body has body_timeout_s to arrive.
+            async with asyncio.timeout(self.settings.body_timeout_s):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise RequestFailed(413, PAYLOAD_TOO_LARGE,
+                                            f"the body exceeds {limit} bytes")
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise RequestFailed(408, REQUEST_TIMEOUT, "the request body did not arrive in time",
+                                {"connection": "close"}) from None
+        except ClientDisconnect:
+            raise RequestFailed(400, BAD_REQUEST, "the client closed the request") from None
         return b"".join(chunks)
 
-    def _respond_get(self, request: Request, result: tuple[bytes, int | None]) -> Response:
-        body, _cost = result
-        tag = etag(body)
-        headers = {"etag": tag, "cache-control": f"public, max-age={self.settings.cache_max_age_s}"}
-        if tag in request.headers.get("if-none-match", ""):
+    def _respond_get(self, request: Request, answer: Answer, media_type: str) -> Response:
+        body, status = self._body(answer, media_type)
+        # The representation depends on Accept; errors are never stored by shared caches.
+        headers = {"vary": "accept"}
+        if answer.errors:
+            headers["cache-control"] = NO_STORE
+            return Response(body, status_code=status, media_type=media_type, headers=headers)
+        tag = etag(body, media_type)
+        headers.update({"etag": tag,
+                        "cache-control": f"public, max-age={self.settings.cache_max_age_s}"})
+        if _etag_matches(request.headers.get("if-none-match", ""), tag):
             return Response(status_code=304, headers=headers)
-        return Response(body, media_type="application/json", headers=headers)
+        return Response(body, status_code=status, media_type=media_type, headers=headers)
+
+    # --- operations ----------------------------------------------------------------------
 
     def _resolve_persisted(self, operation: Operation) -> str:
         persisted = (operation.extensions or {}).get("persistedQuery")
@@ -190,65 +399,127 @@ class GraphQLEndpoint:
         if operation.query is None:
             query = self.persisted.get(digest.lower())
             if query is None:
-                return ""  # answered as PERSISTED_QUERY_NOT_FOUND by _run
+                return ""  # answered as PERSISTED_QUERY_NOT_FOUND by _prepare
             return query
         if sha256_hex(operation.query) != digest.lower():
             raise RequestFailed(400, BAD_REQUEST, "provided sha256Hash does not match query")
         self.persisted.put(digest.lower(), operation.query)
         return operation.query
 
-    def _run(self, operation: Operation) -> tuple[bytes, int | None]:
-        """Execute one operation; returns the encoded response body and its cost."""
+    def _prepare(self, operation: Operation) -> Answer | Pending:
+        """On the event loop: persisted query, cache key and cache lookup (all cheap)."""
         started = time.perf_counter()
         query = self._resolve_persisted(operation)
-        name = operation.operation_name or "-"
+        name = self.labels(operation.operation_name)
         if not query:
             ERRORS.labels(PERSISTED_QUERY_NOT_FOUND).inc()
             REQUESTS.labels(name, "200").inc()
-            return orjson.dumps(_error_payload(PERSISTED_QUERY_NOT_FOUND,
-                                               "PersistedQueryNotFound")), None
-        key = request_key(query, operation.variables, operation.operation_name)
+            body = orjson.dumps(_error_payload(PERSISTED_QUERY_NOT_FOUND,
+                                               "PersistedQueryNotFound"))
+            return Answer(body, True, body, REQUEST_ERROR_STATUS[PERSISTED_QUERY_NOT_FOUND])
+        try:
+            key = request_key(query, operation.variables, operation.operation_name)
+        except orjson.JSONEncodeError:
+            raise RequestFailed(400, BAD_REQUEST, "variables are nested too deeply") from None
         cached = self.cache.get(key)
-        if cached is not None:
-            CACHE.labels("hit").inc()
-            REQUESTS.labels(name, "200").inc()
-            elapsed = time.perf_counter() - started
-            LATENCY.labels(name).observe(elapsed)
-            log.info("graphql", operation=name, cache_hit=True,
-                     duration_ms=round(elapsed * 1000, 3))
-            return cached, None
-        CACHE.labels("miss").inc()
+        if cached is None:
+            CACHE.labels("miss").inc()
+            return Pending(query, key, operation)
+        CACHE.labels("hit").inc()
+        REQUESTS.labels(name, "200").inc()
+        elapsed = time.perf_counter() - started
+        LATENCY.labels(name).observe(elapsed)
+        log.info("graphql", operation=name, cache_hit=True, duration_ms=round(elapsed * 1000, 3))
+        return cached
+
+    async def _execute(self, operations: list[Operation],
+                       allowed: set[OperationType]) -> list[Answer]:
+        """Answers for a request's operations; one deadline covers them all."""
+        deadline_at = time.monotonic() + self.settings.timeout_s
+        answers: list[Answer | Pending | None] = [self._prepare(op) for op in operations]
+        todo = [i for i, item in enumerate(answers) if isinstance(item, Pending)]
+        if not todo:
+            return answers  # type: ignore[return-value]
+        jobs: list[Pending] = [answers[i] for i in todo]  # type: ignore[misc]
+        for i in todo:
+            answers[i] = None
+
+        def job() -> None:
+            # One cost budget for the whole request: a batch cannot multiply it.
+            with limits.request_budget(self.settings.max_cost):
+                for i, pending in zip(todo, jobs, strict=True):
+                    if time.monotonic() >= deadline_at:
+                        return  # the rest are answered TIMEOUT
+                    answers[i] = self._run(pending, deadline_at, allowed)
+
+        try:
+            done = await self.pool.run(job, deadline_at + HARD_STOP_GRACE_S - time.monotonic())
+        except Saturated:
+            raise RequestFailed(503, SERVER_BUSY, "the server is busy; retry shortly",
+                                {"retry-after": "1"}) from None
+        snapshot = list(answers)  # a thread still running after the hard stop may write later
+        if not done:
+            log.warning("hard stop", timeout_s=self.settings.timeout_s, operations=len(todo))
+        return [item if isinstance(item, Answer) else self._timeout_answer() for item in snapshot]
+
+    def _timeout_answer(self) -> Answer:
+        ERRORS.labels(TIMEOUT).inc()
+        error = {"message": "the query took longer than the server allows; ask for fewer nodes",
+                 "extensions": {"code": TIMEOUT}}
+        return Answer(orjson.dumps({"data": None, "errors": [error],
+                                    "extensions": {"cost": None}}),
+                      True, orjson.dumps({"errors": [error]}), REQUEST_ERROR_STATUS[TIMEOUT])
+
+    def _run(self, pending: Pending, deadline_at: float,
+             allowed: set[OperationType]) -> Answer:
+        """In a pool thread: execute one operation and encode its answer."""
+        started = time.perf_counter()
+        operation = pending.operation
+        name = self.labels(operation.operation_name)
         limits.last_cost.set(None)
-        deadline.start(self.settings.timeout_s)
+        deadline.start(max(deadline_at - time.monotonic(), 0.0))
         try:
             result = self.schema.execute_sync(
-                query,
+                pending.query,
                 variable_values=operation.variables,
-                context_value={"catalog": self.catalog},
+                context_value={"catalog": self.catalog,
+                               "image_base_url": self.settings.image_base_url},
                 operation_name=operation.operation_name,
+                allowed_operation_types=allowed,
             )
         except CannotGetOperationTypeError as exc:
             # str(exc) is just the operation name (or "None"); say what is wrong instead.
             raise RequestFailed(400, BAD_REQUEST, exc.as_http_error_reason()) from None
-        except (InvalidOperationTypeError, MissingQueryError) as exc:
+        except InvalidOperationTypeError as exc:
+            raise RequestFailed(405, METHOD_NOT_ALLOWED, exc.as_http_error_reason("GET") +
+                                ": send them with POST", {"allow": "POST"}) from None
+        except MissingQueryError as exc:
             raise RequestFailed(400, BAD_REQUEST, str(exc) or "cannot run that operation") from None
         finally:
             deadline.start(None)
         cost = limits.last_cost.get()
         payload: dict[str, Any] = {"data": result.data}
         codes: list[str] = []
-        if result.errors:
-            payload["errors"] = [error.formatted for error in result.errors]
-            codes = [str((e.extensions or {}).get("code", "")) for e in result.errors]
+        errors = [error.formatted for error in result.errors or ()]
+        if errors:
+            payload["errors"] = errors
+            codes = [str((e.get("extensions") or {}).get("code", "")) for e in errors]
             for code in codes:
                 ERRORS.labels(code).inc()
         payload["extensions"] = {"cost": cost}
         body = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+        answer = Answer(body, bool(errors))
+        # A request error: nothing executed, so no data and no error with a path.
+        if result.data is None and errors and not any("path" in e for e in errors):
+            status = max(REQUEST_ERROR_STATUS.get(code, 400) for code in codes)
+            spec = {"errors": errors, "extensions": {"cost": cost}}
+            answer = Answer(body, True, orjson.dumps(spec, option=orjson.OPT_NON_STR_KEYS),
+                            status)
         if not UNCACHEABLE.intersection(codes):
-            self.cache.put(key, body)
+            self.cache.put(pending.key, answer)
         elapsed = time.perf_counter() - started
         REQUESTS.labels(name, "200").inc()
         LATENCY.labels(name).observe(elapsed)
         log.info("graphql", operation=name, cache_hit=False, cost=cost, errors=codes or None,
                  duration_ms=round(elapsed * 1000, 3))
-        return body, cost
+        return answer

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
+import threading
 
 import structlog
 from prometheus_client import (
@@ -38,12 +40,54 @@ BUILD = Gauge(
 )
 
 
+# Operation names label metric series, and clients choose them: only the first names a worker
+# sees that look like GraphQL names of modest length get series of their own, every other
+# name is counted under OTHER_OPERATION, so clients cannot grow /metrics without bound.
+OTHER_OPERATION = "_other"
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
+
+
+class OperationLabels:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._known: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str | None) -> str:
+        if name is None:
+            return "-"
+        if name in self._known:
+            return name
+        if not _NAME.fullmatch(name):
+            return OTHER_OPERATION
+        with self._lock:
+            if len(self._known) >= self.limit:
+                return OTHER_OPERATION
+            self._known.add(name)
+        return name
+
+
 def metrics_payload() -> tuple[bytes, str]:
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+def start_metrics_server(host: str, port: int) -> None:
+    """Serve /metrics on its own listener (a private port), aggregated over the workers when
+    PROMETHEUS_MULTIPROC_DIR is set; runs in a daemon thread of the calling process."""
+    from prometheus_client import start_http_server
+
+    registry = None
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    if registry is None:
+        start_http_server(port, addr=host)
+    else:
+        start_http_server(port, addr=host, registry=registry)
 
 
 def configure_logging(json: bool) -> None:

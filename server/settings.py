@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from data.paths import DEFAULT_BUILD
+from schema.images import DEFAULT_IMAGE_BASE_URL
 
 PROFILES = ("development", "production")
 
@@ -29,10 +30,31 @@ class Settings:
     max_cost: int = 25_000
     max_batch: int = 10
     timeout_s: float = 5.0
-    cache_bytes: int = 64 * 1024 * 1024
+    cache_bytes: int = 64 * 1024 * 1024  # counted as memory held: bodies, keys and entries
+    cache_entries: int = 100_000
     apq_entries: int = 10_000
+    apq_bytes: int = 16 * 1024 * 1024
     cache_max_age_s: int = 300
     log_json: bool = True
+    # Execution runs in a pool of threads off the event loop; at most threads + queue
+    # requests execute or wait per worker, the next ones are answered 503 at once.
+    exec_threads: int = 4
+    exec_queue: int = 64
+    # /metrics on the public port (development), or only on a separate listener bound to
+    # metrics_host:metrics_port when that port is set (0: none).
+    metrics_public: bool = True
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
+    # Distinct operationName labels per worker; others are counted under one label.
+    metrics_operations: int = 100
+    # Connection guards (uvicorn): idle keep-alive, request headers and body must arrive
+    # within these times; concurrent connections per worker are capped.
+    keep_alive_s: int = 5
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 10.0
+    max_connections: int = 1000
+    # TMDB's documented image base URL; posterUrl / profileUrl append size and path to it.
+    image_base_url: str = DEFAULT_IMAGE_BASE_URL
 
     @classmethod
     def for_profile(cls, profile: str) -> Settings:
@@ -40,7 +62,7 @@ class Settings:
             raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
         if profile == "production":
             return cls(profile=profile, graphiql=False, introspection=False,
-                       field_suggestions=False)
+                       field_suggestions=False, metrics_public=False)
         return cls(profile=profile)
 
     @classmethod
@@ -61,7 +83,11 @@ class Settings:
             elif isinstance(current, Path):
                 changes[spec.name] = Path(raw)
             else:
-                changes[spec.name] = type(current)(raw)
+                try:
+                    changes[spec.name] = type(current)(raw)
+                except ValueError:
+                    raise ValueError(f"MOVIES_{spec.name.upper()}={raw!r} is not a valid "
+                                     f"{type(current).__name__}") from None
         changes.update({k: v for k, v in overrides.items() if v is not None})
         return replace(settings, **changes)
 

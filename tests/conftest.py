@@ -6,19 +6,16 @@ own, so the suite pays for the ETL (and the recommender fit) once.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from data.catalog import Catalog
-from data.recommender import fit_index
 from etl.pipeline import default_inputs, run
+from etl.vectorize import fit_index
 from server.settings import Settings
-
-# Starlette's TestClient warns about httpx on every import; it is not ours to fix.
-warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
 
 
 @pytest.fixture(scope="session")
@@ -36,15 +33,28 @@ def catalog(sample_build: Path) -> Catalog:
 
 @pytest.fixture(scope="session")
 def settings(sample_build: Path) -> Settings:
-    return Settings(data=sample_build, log_json=True)
+    """Development settings with the response cache off: a test that repeats a query must
+    see it computed again, not an earlier body (the cache tests use ``cached_client``)."""
+    return Settings(data=sample_build, log_json=True, cache_bytes=0)
 
 
-@pytest.fixture(scope="session")
-def client(settings: Settings, catalog: Catalog) -> Iterator[object]:
-    """A Starlette TestClient over the real app and the sample catalog (development profile)."""
+def _client(settings: Settings, catalog: Catalog) -> Iterator[object]:
     from starlette.testclient import TestClient
 
     from server.app import create_app
 
     with TestClient(create_app(settings, catalog)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def client(settings: Settings, catalog: Catalog) -> Iterator[object]:
+    """A Starlette TestClient over the real app and the sample catalog (development profile,
+    no response cache)."""
+    yield from _client(settings, catalog)
+
+
+@pytest.fixture(scope="session")
+def cached_client(settings: Settings, catalog: Catalog) -> Iterator[object]:
+    """The same app with the production-sized response cache on."""
+    yield from _client(replace(settings, cache_bytes=Settings().cache_bytes), catalog)

@@ -495,7 +495,7 @@ TOY = """{ movie(id: 862) {
   id tmdbId title overview tagline status originalLanguage releaseDate releaseYear
   budget revenue return profit popularity runtime voteAverage voteCount
   genres { id tmdbId name movies(first: 3) { totalCount nodes { tmdbId } } }
-  collection { id tmdbId name movies { tmdbId title } }
+  collection { id tmdbId name movies { totalCount nodes { tmdbId title } } }
   companies { id tmdbId name movies(first: 2) { totalCount } }
   countries { id code name movies(first: 2) { totalCount } }
   languages { id code name movies(first: 2) { totalCount } }
@@ -523,7 +523,7 @@ def test_movie_toy_story(client, raw: Raw) -> None:
     assert [g["name"] for g in got["genres"]] == ["Animation", "Comedy", "Family"]
     assert all(g["movies"]["totalCount"] >= 1 for g in got["genres"])
     assert got["collection"]["name"] == "Toy Story Collection"
-    collection = [m["tmdbId"] for m in got["collection"]["movies"]]
+    collection = [m["tmdbId"] for m in got["collection"]["movies"]["nodes"]]
     expected_collection = sorted(
         (mid for mid, r in raw.movies.items() if "'id': 10194," in r["belongs_to_collection"]),
         key=lambda mid: raw.dates[mid],
@@ -890,7 +890,8 @@ def test_error_codes(client) -> None:
       movies(first: 100) { nodes { title } } } } } } } }"""
     err = error(client, costly)
     assert err["extensions"]["code"] == "QUERY_TOO_COMPLEX"
-    deep = "{ movie(id: 862) { " + "collection { movies { " * 8 + "title" + " } }" * 8 + " } }"
+    nest = "collection { movies { nodes { "
+    deep = "{ movie(id: 862) { " + nest * 8 + "title" + " } } }" * 8 + " } }"
     assert code(client, deep) == "QUERY_TOO_DEEP"
     aliases = "{ " + " ".join(f"a{i}: genres {{ name }}" for i in range(40)) + " }"
     assert code(client, aliases) == "TOO_MANY_ALIASES"

@@ -3,12 +3,13 @@ sane, internally consistent numbers. The full run is `movies bench --scale 1.0` 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench import growth, measure, soak, suite
+from bench import growth, measure, memory, soak, suite, targets
 
 SCALE = 0.02
 
@@ -68,6 +69,10 @@ def test_growth_and_soak_smoke(results: tuple[dict[str, Any], Path], tmp_path: P
     _, workdir = results
     rows = growth.growth(workdir, (SCALE,), seed=1, step=lambda _s: None)
     assert rows[0]["movies"] > 0 and rows[0]["recommend_p50_ms"] > 0
+    row = rows[0]
+    assert row["attach_ms"] > 0 and 0 < row["worker_uss_mb"] <= row["server_rss_mb"]
+    assert row["worker_anonymous_uss_mb"] <= row["worker_uss_mb"]
+    assert row["worker_pss_mb"] <= row["server_rss_mb"] < row["sum_pss_mb"] * 2
     growth.plot(rows, tmp_path / "growth.png")
     assert (tmp_path / "growth.png").read_bytes().startswith(b"\x89PNG")
     assert "| scale |" in growth.markdown(rows)
@@ -75,3 +80,36 @@ def test_growth_and_soak_smoke(results: tuple[dict[str, Any], Path], tmp_path: P
         pytest.skip("wrk is not installed (.ci/run installs it)")
     soaked = soak.soak(workdir / "build", seconds=2, connections=4, step=lambda _s: None)
     assert soaked["errors"] == 0 and soaked["requests"] > 0 and soaked["healthy_after"]
+
+
+def test_memory_split_adds_up() -> None:
+    """The per-mapping split covers the whole process: its parts sum to smaps_rollup."""
+    found = memory.process_memory(os.getpid(), None)
+    parts = [found[k] for k in ("anonymous", "build_files", "other_files")]
+    for key in ("rss_mb", "pss_mb", "uss_mb"):
+        assert abs(sum(p[key] for p in parts) - found[key]) <= 0.5, (key, found)
+    assert 0 < found["uss_mb"] <= found["pss_mb"] <= found["rss_mb"]
+    assert found["anonymous"]["uss_mb"] > 0 and found["build_files"]["rss_mb"] == 0
+
+
+def test_targets_against_another_checkout(results: tuple[dict[str, Any], Path]) -> None:
+    """The serving targets, this checkout measured against itself as the other side: both
+    sides report every figure, two workers each, and the workers share the build's pages."""
+    _, workdir = results
+    found = targets.run(SCALE, workdir, targets.ROOT, repeats=1, inprocess_repeats=5,
+                        http_seconds=1 if measure.wrk_available() else 0, levels=[2], seed=1,
+                        step=lambda _s: None, warmup_s=1)
+    for side in ("ours", "versus"):
+        s = found[side]
+        assert s["attach_ms"] > 0 and s["startup_s"] > 0
+        for when in ("memory_ready", "memory_warm"):
+            mem = s[when]
+            assert len(mem["workers"]) == 2, mem
+            assert 0 < mem["max_anonymous_uss_mb"] <= mem["max_uss_mb"] < mem["sum_pss_mb"]
+            for w in mem["workers"]:
+                assert w["build_files"]["rss_mb"] > 0  # the image is mapped, not copied
+        assert set(s["graphql"]) == set(suite.graphql_queries(
+            {"titles": ["x"], "actors": ["x"], "directors": ["x"], "busiest_actor": ["x"]}))
+    text = targets.markdown(found)
+    for needle in ("private memory per worker", "sum of PSS", "Catalog.load", "new / previous"):
+        assert needle in text

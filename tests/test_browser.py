@@ -4,7 +4,9 @@ The real app runs under uvicorn in a background thread on a free loopback port, 
 session's sample catalog. Chromium is Debian's ``/usr/bin/chromium`` (``.ci/run`` installs it);
 Playwright's own browser downloads are never used. Every request that would leave the loopback
 interface is aborted, so the tests behave the same with or without internet, and the demo page is
-checked to need nothing from outside. Screenshots of each step go to ``test-artifacts/browser/``.
+checked to need nothing from outside but TMDB's poster and profile images, which it asks for and
+replaces with a placeholder when they cannot load (what these offline tests see). Screenshots
+of each step go to ``test-artifacts/browser/``.
 
 GraphiQL: /graphql serves a GraphiQL page whose React, GraphiQL and explorer assets are vendored
 under server/static/graphiql/ (strawberry's own page loads them from unpkg.com and cannot start
@@ -37,9 +39,10 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-DESKTOP = {"width": 1280, "height": 800}
+DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 375, "height": 812}
 TIMEOUT_MS = 15_000
+IMAGES = "https://image.tmdb.org/t/p/"
 
 
 def _chromium() -> str | None:
@@ -145,6 +148,10 @@ class Session:
     def goto(self, hash_path: str) -> None:
         self.page.goto(f"{self.base}/#{hash_path}")
 
+    def outside(self) -> list[str]:
+        """Blocked requests other than TMDB images (the only outside URLs the page uses)."""
+        return [url for url in self.blocked if not url.startswith(IMAGES)]
+
     def close(self) -> None:
         self.context.close()
 
@@ -246,7 +253,7 @@ def test_search_movie_actor_movie_and_back(desktop: Session) -> None:
     expect(page).to_have_url(re.compile(r"#/movie/862$"))
     expect(page.get_by_test_id("movie-title")).to_have_text("Toy Story")
     desktop.shot("back-to-toy-story")
-    assert desktop.blocked == [], f"the demo page asked for outside resources: {desktop.blocked}"
+    assert desktop.outside() == [], f"the demo page asked for outside resources: {desktop.blocked}"
 
 
 def test_director_view_is_linked_and_linkable(desktop: Session) -> None:
@@ -286,6 +293,11 @@ def test_release_chart_shows_the_api_counts(desktop: Session) -> None:
     shown_days = [int(bar.get_attribute("data-count") or -1) for bar in weekdays.all()]
     assert shown_months == [data[f"m{m}"]["count"] for m in range(1, 13)]
     assert shown_days == [data[f"d{d}"]["count"] for d in range(1, 8)]
+    labels = [label.inner_text() for label in chart.get_by_test_id("month-bar-label").all()]
+    assert labels == ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                      "Nov", "Dec"]
+    days = [label.inner_text() for label in chart.get_by_test_id("weekday-bar-label").all()]
+    assert days == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     heights = [bar.locator(".bar-fill").bounding_box()["height"] for bar in months.all()]
     tallest = shown_months.index(max(shown_months))
     assert heights[tallest] == max(heights) > 0
@@ -307,8 +319,9 @@ def test_api_errors_are_shown_with_their_code(desktop: Session) -> None:
     expect(page.get_by_test_id("error").get_by_test_id("error-code")).to_have_text("NOT_FOUND")
 
 
-@pytest.mark.parametrize("view", ["/", "/movie/862", "/actor/31", "/director/7879",
-                                  "/movie/999999999"])
+@pytest.mark.parametrize("view", ["/", "/movie/862", "/movie/949", "/actor/31",
+                                  "/director/7879", "/movie/999999999",
+                                  "/browse?genre=Animation", "/search?q=heat"])
 def test_phone_layout_has_no_horizontal_overflow(phone: Session, view: str) -> None:
     from playwright.sync_api import expect
 
@@ -324,8 +337,14 @@ def test_phone_layout_has_no_horizontal_overflow(phone: Session, view: str) -> N
         phone.shot("search", full_page=False)
         search.press("Escape")
         expect(page.get_by_test_id("search-results")).to_be_hidden()
+    # Stat tiles keep each value on one line ("$373.6M" never breaks).
+    wrapped = page.evaluate("""() => [...document.querySelectorAll('.stat-value')]
+        .filter((el) => el.offsetHeight > 1.5 * parseFloat(getComputedStyle(el).lineHeight)
+                        || el.scrollWidth > el.clientWidth + 1)
+        .map((el) => el.textContent)""")
+    assert wrapped == [], f"stat values wrap or overflow at phone width: {wrapped}"
     width = page.evaluate("document.documentElement.scrollWidth")
-    phone.shot(view.strip("/").replace("/", "-") or "home")
+    phone.shot(re.sub(r"\W+", "-", view).strip("-") or "home")
     assert width <= PHONE["width"], f"{view} is {width}px wide at {PHONE['width']}px"
 
 
@@ -346,15 +365,31 @@ def test_graphiql_runs_a_query_offline(desktop: Session) -> None:
 
     editor = page.locator(".graphiql-query-editor .CodeMirror")
     expect(editor).to_be_visible()
-    expect(editor).to_contain_text("Welcome to GraphiQL")
+    # It opens on this API's examples, one per tab, and the first one runs as it is.
+    expect(editor).to_contain_text('actor(name: "Tom Hanks")')
+    tabs = page.locator(".graphiql-tab")
+    expect(tabs).to_have_count(4)
+    for name in ("ActorMoviesCast", "Recommendations", "ReleasesInMonth", "Browse"):
+        expect(tabs.filter(has_text=name)).to_have_count(1)
     desktop.shot("graphiql-started", full_page=False)
+    page.locator(".graphiql-execute-button").click()
+    result = page.locator(".graphiql-response")
+    expect(result).to_contain_text("El actor Tom Hanks ha participado")
+    expect(result).not_to_contain_text('"errors"')
+    tabs.filter(has_text="ReleasesInMonth").click()
+    page.locator(".graphiql-execute-button").click()
+    expect(result).to_contain_text("septiembre")
+    expect(result).not_to_contain_text('"errors"')
+    assert page.evaluate("document.querySelector('meta[name=viewport]') !== null")
+    # A new tab for a query of our own (the example tabs keep their operation names).
+    page.locator(".graphiql-tab-add").click()
+    expect(tabs).to_have_count(5)
 
     query = '{ titleScore(title: "Toy Story") { sentence } }'
     page.evaluate("""query => document.querySelector('.graphiql-query-editor .CodeMirror')
         .CodeMirror.setValue(query)""", query)
     expect(editor).to_contain_text("titleScore")
     page.locator(".graphiql-execute-button").click()
-    result = page.locator(".graphiql-response")
     expect(result).to_contain_text("La película Toy Story fue estrenada en el año 1995")
     expect(result).not_to_contain_text('"errors"')
     desktop.shot("graphiql-result", full_page=False)
@@ -374,3 +409,197 @@ def test_graphiql_runs_a_query_offline(desktop: Session) -> None:
     assert any(url.endswith("/static/graphiql/graphiql.min.js") for url in requests), requests
     assert failed == [], failed
     assert desktop.page_errors == [], desktop.page_errors
+
+
+def test_poster_placeholder_when_the_image_cannot_load(desktop: Session) -> None:
+    from playwright.sync_api import expect
+
+    page = desktop.page
+    expected = _graphql(desktop.base, "{ movie(id: 862) { posterUrl(size: W342) } }")
+    url = expected["movie"]["posterUrl"]
+    assert url and url.startswith(IMAGES + "w342/")
+    desktop.goto("/movie/862")
+    frame = page.get_by_test_id("movie-view").get_by_test_id("poster").first
+    expect(frame).to_have_attribute("data-state", "missing")
+    expect(frame.locator(".placeholder")).to_have_text("Toy Story")
+    expect(frame.locator("img")).to_have_count(0)
+    assert frame.bounding_box()["height"] > frame.bounding_box()["width"] > 100
+    assert url in desktop.blocked, desktop.blocked  # it asked TMDB for exactly this image
+    # Cast avatars fall back to initials the same way.
+    hanks = page.get_by_test_id("cast-item").filter(has_text="Tom Hanks").get_by_test_id("avatar")
+    expect(hanks).to_have_attribute("data-state", "missing")
+    expect(hanks).to_have_text("TH")
+    desktop.shot("poster-placeholder", full_page=False)
+    assert desktop.outside() == []
+
+
+def test_show_all_cast_pages_through_the_connection(desktop: Session) -> None:
+    from playwright.sync_api import expect
+
+    page = desktop.page
+    cast = _graphql(desktop.base, """{ movie(id: 949) { cast(first: 100) { totalCount
+        nodes { actor { name } character } } } }""")["movie"]["cast"]
+    total = cast["totalCount"]
+    assert total > 15
+    desktop.goto("/movie/949")
+    expect(page.get_by_test_id("movie-title")).to_have_text("Heat")
+    items = page.get_by_test_id("cast-item")
+    expect(items).to_have_count(15)
+    expect(page.get_by_test_id("cast-title")).to_have_text(f"Cast (first 15 of {total})")
+    page.get_by_test_id("cast-show-all").click()
+    expect(items).to_have_count(total)
+    expect(page.get_by_test_id("cast-title")).to_have_text(f"Cast ({total})")
+    expect(page.get_by_test_id("cast-show-all")).to_have_count(0)
+    shown = [actor.inner_text() for actor in page.get_by_test_id("cast-actor").all()]
+    assert shown == [n["actor"]["name"] for n in cast["nodes"]]
+    # Crew by department, with the director under Directing; keywords and companies link on.
+    directing = page.locator('[data-testid="crew-department"][data-department="Directing"]')
+    expect(directing).to_contain_text("Michael Mann")
+    expect(page.get_by_test_id("keyword-chip").filter(has_text=re.compile(r"^heist$"))).to_have_count(1)
+    expect(page.get_by_test_id("company-chip").first).to_be_visible()
+    desktop.shot("heat-full-cast")
+
+
+def test_genre_chip_opens_a_browse_view(desktop: Session) -> None:
+    from playwright.sync_api import expect
+
+    page = desktop.page
+    desktop.goto("/movie/862")
+    page.get_by_test_id("genre-chip").filter(has_text="Animation").click()
+    expect(page).to_have_url(re.compile(r"#/browse\?genre=Animation$"))
+    expect(page.get_by_test_id("browse-title")).to_contain_text("Animation")
+    expected = _graphql(desktop.base, """{ movies(filter: {genre: "Animation"}, sort: POPULARITY,
+        first: 24) { totalCount nodes { title } } }""")["movies"]
+    expect(page.get_by_test_id("browse-count")).to_have_text(f"{expected['totalCount']} movies")
+    tiles = page.get_by_test_id("browse-movie")
+    expect(tiles).to_have_count(len(expected["nodes"]))
+    titles = [t.inner_text() for t in tiles.locator(".tile-title").all()]
+    assert titles == [n["title"] for n in expected["nodes"]]
+    desktop.shot("browse-animation")
+
+    # The form narrows it: the 1990s, by vote average; the URL carries the state.
+    page.get_by_test_id("browse-from").fill("1990")
+    page.get_by_test_id("browse-to").fill("1999")
+    page.get_by_test_id("browse-sort").select_option("VOTE_AVERAGE")
+    page.get_by_test_id("browse-form").locator("button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"from=1990&to=1999.*sort=VOTE_AVERAGE"))
+    narrowed = _graphql(desktop.base, """{ movies(filter: {genre: "Animation", yearFrom: 1990,
+        yearTo: 1999}, sort: VOTE_AVERAGE, first: 24) { totalCount nodes { title } } }""")["movies"]
+    expect(page.get_by_test_id("browse-count")).to_have_text(f"{narrowed['totalCount']} movies")
+    expect(tiles.first.locator(".tile-title")).to_have_text(narrowed["nodes"][0]["title"])
+
+    # A keyword chip lists that keyword's movies through Keyword.movies.
+    desktop.goto("/movie/949")
+    page.get_by_test_id("keyword-chip").filter(has_text=re.compile(r"^heist$")).click()
+    expect(page).to_have_url(re.compile(r"#/keyword/\d+$"))
+    expect(page.get_by_test_id("browse-title")).to_have_text("heist")
+    expect(page.get_by_test_id("browse-movie").filter(has_text="Heat")).to_have_count(1)
+    assert desktop.outside() == []
+
+
+def test_enter_opens_a_shareable_results_view(desktop: Session) -> None:
+    from playwright.sync_api import expect
+
+    page = desktop.page
+    desktop.goto("/")
+    search = page.get_by_test_id("search-input")
+    search.fill("heat")
+    search.press("Enter")  # at once: before the debounced live results can have arrived
+    expect(page).to_have_url(re.compile(r"#/search\?q=heat$"))
+    movies = page.get_by_test_id("results-movie")
+    expect(movies.first).to_contain_text("Heat")
+    expected = _graphql(desktop.base,
+                        '{ searchMovies(query: "heat", first: 20) { movie { tmdbId } } }')
+    expect(movies).to_have_count(len(expected["searchMovies"]))
+    desktop.shot("results-heat")
+    page.reload()  # the URL alone brings the same view back
+    expect(page.get_by_test_id("results-movie").first).to_contain_text("Heat")
+    expect(search).to_have_value("heat")
+
+    # Nothing close: an honest empty state, never a list of poor matches.
+    empty = _graphql(desktop.base, """{ searchMovies(query: "qqqqqqqq") { score }
+        searchPeople(query: "qqqqqqqq") { score } }""")
+    assert empty == {"searchMovies": [], "searchPeople": []}
+    search.fill("qqqqqqqq")
+    search.press("Enter")
+    expect(page.get_by_test_id("results-empty")).to_contain_text("No good match")
+    expect(page.get_by_test_id("results-like-link")).to_have_attribute("href", "#/like?q=qqqqqqqq")
+    desktop.shot("results-empty")
+
+
+def test_search_list_is_a_combobox_with_an_active_option(desktop: Session) -> None:
+    from playwright.sync_api import expect
+
+    page = desktop.page
+    desktop.goto("/")
+    search = page.get_by_test_id("search-input")
+    assert search.get_attribute("role") == "combobox"
+    assert page.get_by_test_id("search-results").get_attribute("role") == "listbox"
+    search.press_sequentially("toy sto", delay=30)
+    options = page.locator('#search-results [role="option"]')
+    expect(options.first).to_be_visible()
+    assert page.locator("#search-results a").count() == 0  # options are not links inside li
+    search.press("ArrowDown")
+    first_id = options.first.get_attribute("id")
+    expect(search).to_have_attribute("aria-activedescendant", first_id)
+    expect(options.first).to_have_attribute("aria-selected", "true")
+    search.press("ArrowDown")
+    expect(search).to_have_attribute("aria-activedescendant", options.nth(1).get_attribute("id"))
+    search.press("ArrowUp")
+    expect(search).to_have_attribute("aria-activedescendant", first_id)
+    assert page.evaluate("document.activeElement.id") == "search-input"  # focus stays put
+    target = options.first.get_attribute("data-href")
+    search.press("Enter")
+    expect(page).to_have_url(re.compile(re.escape(target) + "$"))
+
+
+def test_bad_hash_and_wrong_role_routes(desktop: Session) -> None:
+    from playwright.sync_api import expect
+
+    page = desktop.page
+    desktop.goto("/movie/862")
+    expect(page.get_by_test_id("movie-title")).to_have_text("Toy Story")
+    # A malformed escape replaces the old view with an error card (it used to throw outside
+    # the router's try and leave Toy Story on screen).
+    page.evaluate("location.hash = '#/%E0'")
+    error = page.get_by_test_id("error")
+    expect(error).to_be_visible()
+    expect(error.get_by_test_id("error-code")).to_have_text("NOT_FOUND")
+    expect(error.get_by_test_id("error-message")).to_contain_text("%E0")
+    expect(page.get_by_test_id("movie-view")).to_have_count(0)
+    expect(error.get_by_test_id("retry")).to_have_count(0)  # retrying cannot fix an address
+
+    # A director opened as an actor goes to the person's directing side.
+    info = _graphql(desktop.base, """{ director(id: 638) { name }
+        movie(id: 949) { directors { tmdbId } } }""")
+    assert {"tmdbId": 638} in info["movie"]["directors"]
+    desktop.goto("/actor/638")
+    expect(page).to_have_url(re.compile(r"#/director/638$"))
+    expect(page.get_by_test_id("director-name")).to_have_text(info["director"]["name"])
+
+    # A request that fails for a reason other than the address offers a retry.
+    desktop.goto("/movie/999999999")
+    expect(page.get_by_test_id("error").get_by_test_id("error-explain")).to_contain_text(
+        "has nothing by that name or id")
+    expect(page.get_by_test_id("retry")).to_be_visible()
+
+
+def test_home_picks_have_credits_and_a_movie_without_says_so(desktop: Session) -> None:
+    from playwright.sync_api import expect
+
+    page = desktop.page
+    desktop.goto("/")
+    tiles = page.get_by_test_id("popular-movie")
+    expect(tiles).to_have_count(12)
+    ids = [int(t.get_attribute("data-id") or 0) for t in tiles.all()]
+    query = "{ " + " ".join(f"m{i}: movie(id: {i}) {{ hasCredits }}" for i in ids) + " }"
+    assert all(m["hasCredits"] for m in _graphql(desktop.base, query).values())
+
+    bare = _graphql(desktop.base, """{ movies(filter: {hasCredits: false}, first: 1) {
+        nodes { tmdbId title } } }""")["movies"]["nodes"][0]
+    desktop.goto(f"/movie/{bare['tmdbId']}")
+    expect(page.get_by_test_id("movie-title")).to_have_text(bare["title"])
+    expect(page.get_by_test_id("no-credits")).to_contain_text(
+        "The loaded data has no cast or crew credits for this movie")
+    expect(page.get_by_test_id("cast")).to_have_count(0)
+    expect(page.get_by_test_id("movie-directors")).not_to_contain_text("unknown")

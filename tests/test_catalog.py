@@ -1,21 +1,198 @@
-"""The catalog's compact column structures give back exactly what they were built from."""
+"""The serving image: columns, relations and lookups give back exactly what the warehouse
+holds; attaching is mapping; builds of another contract are refused."""
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import orjson
 import polars as pl
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data.catalog import Catalog, Codes
+from data import image as image_format
+from data.build import IMAGE_DIR, BuildError
+from data.catalog import Catalog
+from data.image import ImageWriter, open_image
+from data.warehouse import read_tables
 
 
-@given(st.lists(st.text(max_size=8), min_size=1, max_size=60))
-def test_codes_round_trip(values: list[str]) -> None:
-    codes = Codes.of(pl.Series(values, dtype=pl.String))
-    assert [codes[i] for i in range(len(values))] == values
-    assert len(codes.values) == len(set(values))  # one entry per distinct value
+@pytest.fixture(scope="module")
+def tables(sample_build: Path) -> dict[str, pl.DataFrame]:
+    return read_tables(sample_build)
 
 
-def test_codes_of_the_crew_column(catalog: Catalog) -> None:
-    assert catalog.crew_job.values == sorted(catalog.crew_job.values)
-    assert "Director" in catalog.crew_job.values
+def _write(tmp: Path, values: list[str | None]) -> image_format.Image:
+    writer = ImageWriter(tmp)
+    series = pl.Series(values, dtype=pl.String)
+    writer.strings("t", "s", series)
+    writer.codes("t", "c", series)
+    writer.key_index("k", series.fill_null(""), pl.Series(range(len(values))))
+    writer.finish(contract_version=0)
+    return open_image(tmp, {"contract_version": 0})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=8)), min_size=1, max_size=40))
+def test_string_columns_round_trip(tmp_path_factory: pytest.TempPathFactory,
+                                   values: list[str | None]) -> None:
+    image = _write(tmp_path_factory.mktemp("img"), values)
+    strings, codes = image.column("t", "s"), image.column("t", "c")
+    assert strings.take(range(len(values))) == values
+    assert codes.take(range(len(values))) == values
+    assert len(codes.values) == len({v for v in values if v is not None})  # type: ignore[union-attr]
+    keys = image_format.KeyIndex(image, "k")
+    for row, value in enumerate(values):
+        found = keys.find(value or "")
+        assert found is not None and row in found.tolist()
+
+
+def test_key_index_tells_colliding_keys_apart(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every key hashes alike: the stored text alone must pick the right entry.
+    monkeypatch.setattr(image_format, "key_hash", lambda _key: 7)
+    image = _write(tmp_path, ["heat", "body heat", "heat 2"])
+    keys = image_format.KeyIndex(image, "k")
+    assert keys.find("body heat").tolist() == [1]  # type: ignore[union-attr]
+    assert keys.find("heat").tolist() == [0]  # type: ignore[union-attr]
+    assert keys.find("cold") is None
+
+
+def test_movie_columns_match_the_warehouse(catalog: Catalog,
+                                           tables: dict[str, pl.DataFrame]) -> None:
+    movies = tables["movies"].sort("id")
+    fields = ["id", "title", "original_title", "poster_path", "overview", "status",
+              "original_language", "release_date", "release_year", "budget", "revenue",
+              "return", "popularity", "runtime", "vote_average", "vote_count", "collection_id"]
+    served = catalog.movies.get(np.arange(catalog.n_movies), fields)
+    assert served == movies.select(fields).to_dicts()
+    toy = catalog.movies.get([catalog.movie_row(862)], ["title", "release_date"])[0]  # type: ignore[list-item]
+    assert toy == {"title": "Toy Story", "release_date": dt.date(1995, 10, 30)}
+
+
+def test_relations_match_an_independent_group_by(catalog: Catalog,
+                                                 tables: dict[str, pl.DataFrame]) -> None:
+    movie_ids = catalog.movies.numbers("id")
+    person_ids = catalog.people.numbers("id")
+    cast = tables["cast"]
+    # Cast of every movie in billing order, by TMDB ids.
+    expected = (cast.sort("movie_id", "order", maintain_order=True)
+                .group_by("movie_id", maintain_order=True).agg("person_id"))
+    for movie_id, people in expected.head(300).iter_rows():
+        row = catalog.movie_row(movie_id)
+        assert row is not None
+        entries = catalog.movie_cast.of(row)
+        served = person_ids[catalog.cast.numbers("person")[entries]].tolist()
+        assert served == people
+    # Distinct films of every actor, oldest first.
+    films = (cast.join(tables["movies"].select(movie_id="id", date="release_date"), on="movie_id")
+             .group_by("person_id").agg(pl.col("movie_id").unique()))
+    for person_id, movie_list in films.head(300).iter_rows():
+        row = catalog.person_row(person_id)
+        assert row is not None
+        acted = movie_ids[catalog.person_acted.of(row)].tolist()
+        assert sorted(acted) == sorted(movie_list)
+        dates = catalog.movies.numbers("release_date")[catalog.person_acted.of(row)]
+        assert (np.diff(dates) >= 0).all()
+
+
+def test_real_facts_through_the_read_api(catalog: Catalog) -> None:
+    toy = catalog.titles.find("toy story")
+    assert toy is not None and catalog.movies.value(int(toy[0]), "id") == 862
+    hanks = catalog.actors.find("tom hanks")
+    assert hanks is not None
+    first_billed = catalog.cast.value(int(catalog.movie_cast.of(int(toy[0]))[0]), "person")
+    assert first_billed == int(hanks[0])
+    directors = catalog.movie_directors.of(int(toy[0])).tolist()
+    assert [catalog.people.value(p, "name") for p in directors] == ["John Lasseter"]
+    assert "Director" in catalog.crew.codes("job")[1]
+
+
+def test_a_build_of_another_contract_is_refused(sample_build: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    shutil.copytree(sample_build.resolve(), old)
+    manifest = orjson.loads((old / "manifest.json").read_bytes())
+    (old / "manifest.json").write_bytes(orjson.dumps(manifest | {"contract_version": 1}))
+    with pytest.raises(BuildError, match=r"table contract 1.*run `movies etl` again"):
+        Catalog.load(old)
+    # A manifest of this contract over an image of another one is refused too.
+    shutil.copytree(sample_build.resolve(), tmp_path / "mixed")
+    meta_path = tmp_path / "mixed" / IMAGE_DIR / image_format.META
+    meta = orjson.loads(meta_path.read_bytes())
+    meta_path.write_bytes(orjson.dumps(meta | {"contract_version": 1}))
+    with pytest.raises(BuildError, match="run `movies etl` again"):
+        Catalog.load(tmp_path / "mixed")
+
+
+def test_attach_pins_the_version_it_found(sample_build: Path, tmp_path: Path) -> None:
+    link = tmp_path / "build"
+    link.symlink_to(sample_build.resolve())
+    catalog = Catalog.load(link)
+    assert catalog.path == sample_build.resolve()
+    other = tmp_path / "other"
+    shutil.copytree(sample_build.resolve(), other)
+    link.unlink()
+    link.symlink_to(other)  # a publish swaps the link: the attached catalog keeps its build
+    assert catalog.path == sample_build.resolve()
+    assert catalog.movies.value(0, "id") == Catalog.load(link).movies.value(0, "id")
+
+
+def test_two_processes_share_the_mapped_pages(sample_build: Path) -> None:
+    """Two processes that attach and read the same image share its pages: each one's
+    shared memory for the image's files covers what it touched."""
+    script = textwrap.dedent(f"""
+        import re, sys, time
+        from pathlib import Path
+        from data.catalog import Catalog
+        catalog = Catalog.load(Path({str(sample_build)!r}))
+        # Touch every page of the largest string column.
+        column = catalog.movies._columns["overview"]
+        total = int(column.data.sum())
+        print("ready", flush=True)
+        sys.stdin.readline()
+        shared = private = 0
+        current = None
+        for line in open("/proc/self/smaps"):
+            head = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                current = line.split()[-1] if len(head) >= 6 else None
+            elif current and "/serving/" in current and head[0] in (
+                    "Shared_Clean:", "Shared_Dirty:"):
+                # Freshly written files are still dirty in the page cache: both count.
+                shared += int(head[1])
+            elif current and "/serving/" in current and head[0] in (
+                    "Private_Clean:", "Private_Dirty:"):
+                private += int(head[1])
+        print(shared, private, total, flush=True)
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        results = []
+        for proc in procs:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            results.append([int(v) for v in proc.stdout.readline().split()])
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+    overview_kb = catalog_bytes(sample_build) // 1024
+    for shared, _private, _total in results:
+        # Both mapped the overview blob: its pages are shared, not copied per process.
+        assert shared >= overview_kb * 0.9, (shared, overview_kb)
+    assert results[0][2] == results[1][2]
+
+
+def catalog_bytes(build: Path) -> int:
+    return (build / IMAGE_DIR / "movies.overview.data.npy").stat().st_size

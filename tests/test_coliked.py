@@ -20,9 +20,11 @@ import polars as pl
 import pytest
 
 from data import rerank
-from data.recommender import INDEX_DIR, Index, fit_index
+from data.build import INDEX_DIR
+from data.recommender import Index
 from etl import ratings as rt
 from etl.pipeline import default_inputs, run
+from etl.vectorize import fit_index
 from evaluation import recommender as ev
 
 TOY_STORY, HEAT, GOLDENEYE, GODFATHER, BODY_HEAT = 862, 949, 710, 238, 14412
@@ -181,7 +183,7 @@ def test_served_blend_is_what_the_evaluation_ranks(
     truth = prepared.truth
     table = rerank.CoLiked.load(build / INDEX_DIR)
     assert table is not None
-    matrix = prepared.index(ev.DEFAULT_WEIGHTS).matrix
+    matrix = prepared.matrix(ev.DEFAULT_WEIGHTS)
     depth = max(rerank.CONTENT_BLEND.depth, rerank.COLIKED_BLEND.depth, 10)
     cands = ev.gather(matrix, truth, depth, table)
     prior = rerank.quality_prior(*prepared.votes())

@@ -192,13 +192,88 @@ def test_compose_runs_replicas_behind_nginx(yaml: Any) -> None:
     assert re.search(r"location\s*=\s*/metrics\s*\{[^}]*deny all;", conf)
 
 
+def test_compose_replicas_never_build(yaml: Any) -> None:
+    """Replicas serve the baked build or one made once by the etl service, mounted read-only;
+    the ETL (2 GB peak on the full files) never runs inside a 512M replica."""
+    compose = _load_all(yaml, DEPLOY / "docker-compose.yml")[0]
+    services = compose["services"]
+    api, etl = services["api"], services["etl"]
+    command = api["command"]
+    assert command[:2] == ["movies", "serve"]
+    assert command[command.index("--profile") + 1] == "production"
+    served = command[command.index("--data") + 1]
+    assert served == "${MOVIES_BUILD:-/app/data/build}"
+    assert all(v.endswith(":ro") for v in api["volumes"]), api["volumes"]
+    assert not any("raw" in v for v in api["volumes"])
+    warehouse = {v.split(":")[0]: v.split(":")[1] for v in api["volumes"]}["warehouse"]
+    assert "warehouse" in compose["volumes"]
+    # The mounted build is the one the etl service publishes into the same volume.
+    assert etl["profiles"] == ["etl"], "the ETL must be a one-off, not part of `up`"
+    assert etl["command"][:2] == ["movies", "etl"]
+    out = etl["command"][etl["command"].index("--out") + 1]
+    assert out == f"{warehouse}/build"
+    mounts = dict(v.split(":", 1) for v in etl["volumes"])
+    assert mounts["../data/raw"] == "/app/data/raw:ro"
+    assert mounts["warehouse"] == warehouse
+    for name, service in services.items():
+        if name != "etl":
+            assert "etl" not in " ".join(map(str, service.get("command", []))), name
+    assert int(str(etl["deploy"]["resources"]["limits"]["memory"]).rstrip("GM")) >= 2
+
+
+def test_k8s_full_catalogue_overlay_mounts_one_job_build_read_only(yaml: Any) -> None:
+    overlay = K8S / "full-catalogue"
+    kustomization = _load_all(yaml, overlay / "kustomization.yaml")[0]
+    assert "../" in kustomization["resources"]
+    docs = {doc["kind"]: doc for name in kustomization["resources"] if name != "../"
+            for doc in _load_all(yaml, overlay / name)}
+    (patch_ref,) = kustomization["patches"]
+    (patch,) = _load_all(yaml, overlay / patch_ref["path"])
+    job, pvc = docs["Job"], docs["PersistentVolumeClaim"]
+    assert "ReadWriteMany" in pvc["spec"]["accessModes"]
+
+    job_pod = job["spec"]["template"]["spec"]
+    (etl,) = job_pod["containers"]
+    assert etl["command"][:2] == ["movies", "etl"]
+    job_volumes = {v["name"]: v for v in job_pod["volumes"]}
+    job_mounts = {m["name"]: m for m in etl["volumeMounts"]}
+    assert job_mounts["raw"]["mountPath"] == "/app/data/raw" and job_mounts["raw"]["readOnly"]
+    assert job_volumes["warehouse"]["persistentVolumeClaim"]["claimName"] == \
+        pvc["metadata"]["name"]
+    out = etl["command"][etl["command"].index("--out") + 1]
+
+    (api,) = patch["spec"]["template"]["spec"]["containers"]
+    (mount,) = api["volumeMounts"]
+    (volume,) = patch["spec"]["template"]["spec"]["volumes"]
+    assert mount["readOnly"] is True and volume["persistentVolumeClaim"]["readOnly"] is True
+    assert volume["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
+    assert mount["mountPath"] == job_mounts["warehouse"]["mountPath"]
+    assert api["args"][:2] == ["movies", "serve"]
+    assert api["args"][api["args"].index("--profile") + 1] == "production"
+    assert api["args"][api["args"].index("--data") + 1] == out
+    assert int(etl["resources"]["limits"]["memory"].rstrip("Gi")) >= 2
+
+
+def test_k8s_pods_never_build(manifests: dict[str, dict[str, Any]]) -> None:
+    """The base Deployment serves the baked build: no raw files, nothing writable but /tmp."""
+    container = _container(manifests["Deployment"])
+    assert "args" not in container and "command" not in container  # the image's CMD
+    assert [m["mountPath"] for m in container.get("volumeMounts", [])] == ["/tmp"]
+
+
 # --------------------------------------------------------------------------------- Dockerfile
 
 
-def test_dockerfile_is_multistage_on_python_311_slim() -> None:
-    froms = [args for keyword, args in _instructions() if keyword == "FROM"]
+def test_dockerfile_is_multistage_on_a_python_311_slim_base_argument() -> None:
+    """Both stages start from ${BASE}, python:3.11-slim unless a build passes a local
+    stand-in (machines with no registry access, see bench/container.py)."""
+    instructions = _instructions()
+    first_from = next(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
+    global_args = [args for keyword, args in instructions[:first_from] if keyword == "ARG"]
+    assert "BASE=python:3.11-slim" in global_args
+    froms = [args for keyword, args in instructions if keyword == "FROM"]
     assert len(froms) >= 2
-    assert all(f.split()[0] == "python:3.11-slim" for f in froms)
+    assert all(f.split()[0] == "${BASE}" for f in froms)
 
 
 def test_dockerfile_runs_as_the_same_non_root_user_as_k8s(
@@ -219,7 +294,8 @@ def test_dockerfile_healthcheck_cmd_and_port() -> None:
     assert "curl" not in healthcheck, "python:3.11-slim has no curl"
     (cmd,) = [args for keyword, args in instructions if keyword == "CMD"]
     argv = json.loads(cmd)  # exec form, so signals reach the server
-    assert argv[:2] == ["movies", "serve"]
+    # Production by default (no GraphiQL, no introspection) on every interface.
+    assert argv == ["movies", "serve", "--profile", "production", "--host", "0.0.0.0"]
     assert [args for keyword, args in instructions if keyword == "EXPOSE"] == [str(APP_PORT)]
     env = " ".join(args for keyword, args in instructions if keyword == "ENV")
     assert "/app/.venv/bin" in env and "UV_PYTHON_DOWNLOADS=never" in env
@@ -240,14 +316,42 @@ def test_dockerfile_uv_run_commands_are_in_the_readme() -> None:
     assert not missing, f"Dockerfile commands missing from README.md: {missing}"
 
 
-def test_dockerignore_keeps_local_state_out() -> None:
-    patterns = {
+def test_dockerignore_keeps_local_state_out_and_sends_only_the_raw_inputs() -> None:
+    patterns = [
         line.strip()
         for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
-    }
-    needed = {".git", ".venv", "data/raw", "data/build", "data/.build-versions"}
-    assert needed <= patterns, needed - patterns
+    ]
+    needed = {".git", ".venv", "data/build", "data/.build-versions", "data/raw/*"}
+    assert needed <= set(patterns), needed - set(patterns)
+    # data/raw/ is ignored except the inputs the ETL reads, so the image bakes the full
+    # catalogue when they are there and nothing else that lies in data/raw/.
+    from etl.pipeline import RAW_NAMES
+
+    included = {p[1:] for p in patterns if p.startswith("!")}
+    expected = {f"data/raw/{name}{gz}" for names in RAW_NAMES.values() for name in names
+                for gz in ("", ".gz")}
+    assert included == expected
+    assert patterns.index("data/raw/*") < min(patterns.index(f"!{p}") for p in expected)
+
+
+def test_the_image_builds_the_warehouse_at_build_time_only() -> None:
+    """The ETL runs in the build stage; the runtime stage never runs it and its code is not
+    writable by the app user (production never builds at start)."""
+    instructions = _instructions()
+    stages: list[list[tuple[str, str]]] = []
+    for keyword, args in instructions:
+        if keyword == "FROM":
+            stages.append([])
+        elif stages:
+            stages[-1].append((keyword, args))
+    build, runtime = stages[0], stages[-1]
+    assert any(k == "RUN" and "movies etl" in a for k, a in build)
+    assert not any("movies etl" in a for _k, a in runtime)
+    assert not any(k == "RUN" and "chown" in a and "/app" in a for k, a in runtime)
+    (copy,) = [a for k, a in runtime if k == "COPY"]
+    assert copy == "--from=build /app /app"
+    assert any(k == "RUN" and "/var/lib/movies" in a for k, a in runtime)
 
 
 def test_hadolint_finds_nothing() -> None:

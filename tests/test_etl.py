@@ -372,7 +372,8 @@ def snapshot(out: Path) -> dict[str, Any]:
     return {
         "link": os.readlink(out),
         "files": {
-            p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(target.iterdir())
+            str(p.relative_to(target)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(target.rglob("*")) if p.is_file()
         },
         "versions": sorted(p.name for p in versions_dir(out).iterdir()),
     }

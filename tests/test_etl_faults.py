@@ -10,6 +10,7 @@ call the same command in-process.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import os
@@ -21,14 +22,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from data.catalog import Catalog
 from data.paths import SAMPLE_DIR
+from etl import extract
 from etl import publish as pub
 from server.cli import EXIT_INPUT, app
 
@@ -242,3 +245,158 @@ def test_corrupt_input_exits_2_and_changes_nothing(
     assert {p: _sha256(p) for p in samples} == samples
     _assert_servable(out, before)
     assert _snapshot(out).versions == before.versions  # not even a temporary build was made
+
+
+# --- one bad record is rejected, not the file ---------------------------------------------------
+
+
+def _keywords(path: Path, body: bytes) -> Path:
+    path.write_bytes(b"id,keywords\n" + body)
+    return path
+
+
+def _rejects(raw: extract.RawTable) -> list[tuple[int, str, str | None, str]]:
+    return raw.ragged
+
+
+def test_broken_quote_rejects_its_record_and_keeps_the_rest(tmp_path: Path) -> None:
+    path = _keywords(tmp_path / "keywords.csv", (
+        b"862,\"[{'id': 931, 'name': 'jealousy'}]\"\n"
+        b"8844,\"[{'id': 10090, 'name': 'board game'}]\n"  # the quote never closes here ...
+        b"15602,\"[{'id': 1495, 'name': 'fishing'}]\"\n"  # ... so it swallows this line
+        b"31357,\"[]\"\n"
+    ))
+    raw = extract.read_raw(path, "keywords")
+    assert raw.frame["id"].to_list() == ["862", "15602", "31357"]
+    assert raw.frame["record"].to_list() == [1, 3, 4]
+    [(record, raw_id, reason, detail)] = _rejects(raw)
+    assert (record, raw_id, reason) == (2, "8844", extract.BROKEN_QUOTING)
+    assert detail.startswith("line 3: ")
+    assert raw.records == 4  # in = kept + rejected
+
+
+def test_non_utf8_byte_rejects_its_record_and_keeps_the_rest(tmp_path: Path) -> None:
+    path = _keywords(tmp_path / "keywords.csv",
+                     b"862,[]\n8844,\"[{'id': 1, 'name': 'caf\xe9'}]\"\n15602,[]\n")
+    raw = extract.read_raw(path, "keywords")
+    assert raw.frame["id"].to_list() == ["862", "15602"]
+    assert _rejects(raw) == [(2, "8844", extract.NOT_UTF8, "line 3: bytes that are not UTF-8")]
+
+
+def test_mostly_unreadable_file_is_refused(tmp_path: Path) -> None:
+    latin1 = "".join(f"{i},\"[{{'id': {i}, 'name': 'caf\u00e9'}}]\"\n" for i in range(1, 9))
+    path = _keywords(tmp_path / "keywords.csv", b"1,[]\n" + latin1.encode("latin-1"))
+    with pytest.raises(extract.InputError, match=r"not UTF-8 text \(8 of 9 records unreadable"):
+        extract.read_raw(path, "keywords")
+
+
+def test_duplicate_header_names_are_refused(tmp_path: Path) -> None:
+    # Regression: a second id column reached the recommender fit and crashed it.
+    path = tmp_path / "keywords.csv"
+    path.write_text("id,keywords,id\n862,[],863\n")
+    with pytest.raises(extract.InputError) as info:
+        extract.read_raw(path, "keywords")
+    assert info.value.problem == "duplicate column names: id"
+
+
+def test_huge_cell_rejects_its_record(tmp_path: Path) -> None:
+    huge = b'8844,"' + b"x" * (10 << 20) + b'"\n'  # a 10 MB cell
+    path = _keywords(tmp_path / "keywords.csv", b"862,[]\n" + huge + b"15602,[]\n")
+    raw = extract.read_raw(path, "keywords")
+    assert raw.frame["id"].to_list() == ["862", "15602"]
+    [(record, raw_id, reason, detail)] = _rejects(raw)
+    assert (record, raw_id, reason) == (2, "8844", extract.CELL_TOO_LARGE)
+    assert detail.startswith("line 3: ")
+    assert raw.frame.select(pl.col("keywords").str.len_chars().max()).item() == 2
+
+
+def test_quote_that_never_closes_swallows_no_more_than_the_cap(tmp_path: Path) -> None:
+    rest = b"".join(b"%d,[]\n" % i for i in range(100, 100 + 150_000))  # ~1.4 MB, no quotes
+    path = _keywords(tmp_path / "keywords.csv", b"862,\"[\n" + rest)
+    raw = extract.read_raw(path, "keywords")
+    assert raw.frame.height == 150_000  # every later record is read again and kept
+    assert [r[2] for r in _rejects(raw)] == [extract.CELL_TOO_LARGE]
+
+
+def _small_inputs(directory: Path, *broken: bytes) -> tuple[Path, Path]:
+    """Real sample rows for Toy Story and Jumanji, with the ``broken`` records between."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with gzip.open(SAMPLE_DIR / "movies_dataset.csv.gz", "rb") as handle:
+        lines = handle.read().split(b"\n")
+    header = lines[0]
+    toy = next(line for line in lines if b",862," in line and b"Toy Story" in line)
+    jumanji = next(line for line in lines if b",8844," in line and b"Jumanji" in line)
+    movies = directory / "movies.csv"
+    movies.write_bytes(b"\n".join([header, toy, *broken, jumanji]) + b"\n")
+    with gzip.open(SAMPLE_DIR / "credits.csv.gz", "rt", encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        c_header = next(reader)
+        rows = [row for row in reader if row[c_header.index("id")] in ("862", "8844")]
+    credits = directory / "credits.csv"
+    with credits.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(c_header)
+        writer.writerows(rows)
+    return movies, credits
+
+
+def test_run_accounts_for_unreadable_records(tmp_path: Path) -> None:
+    from etl.pipeline import Inputs, run
+
+    movies, credits = _small_inputs(tmp_path / "raw", b"False,,0,[],,15602,x\xff",
+                                    b'False,,0,"[]"x,,31357,y')
+    manifest = run(Inputs(movies, credits, None), tmp_path / "build")
+    summary = manifest["summary"]["movies"]
+    assert summary == {"in": 4, "kept": 2, "rejected": 2,
+                       "by_reason": {extract.BROKEN_QUOTING: 1, extract.NOT_UTF8: 1}}
+    rejects = pl.read_parquet(tmp_path / "build" / "rejects.parquet").sort("record")
+    assert rejects.select("record", "raw_id", "reason").rows() == [
+        (2, "15602", extract.NOT_UTF8), (3, "31357", extract.BROKEN_QUOTING)]
+    assert rejects["detail"].to_list() == [
+        "line 3: bytes that are not UTF-8", "line 4: ',' expected after '\"'"]
+    catalog = Catalog.load(tmp_path / "build")
+    assert catalog.n_movies == 2
+
+
+# --- one run at a time per output --------------------------------------------------------------
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from etl import publish as pub
+version = pub.new_version(Path(sys.argv[1]))
+print(version, flush=True)
+time.sleep(120)
+"""
+
+
+def test_second_run_fails_clearly_and_next_run_cleans_up_a_killed_one(tmp_path: Path) -> None:
+    movies, credits = _small_inputs(tmp_path / "raw")
+    out = tmp_path / "build"
+    args = ["etl", "--movies", str(movies), "--credits", str(credits), "--out", str(out)]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    before = _snapshot(out)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(out)], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        held = Path(holder.stdout.readline().strip())  # the run is writing its build
+        assert held.is_dir() and held.suffix == ".tmp"
+
+        second = CliRunner().invoke(app, args)
+        assert second.exit_code == EXIT_INPUT, second.output
+        errors = [line for line in second.stderr.splitlines() if line.startswith("error:")]
+        assert errors == [f"error: another ETL run (pid {holder.pid}) is building {out}; "
+                          "wait for it to finish, or pass another --out"]
+        # Nothing published, and no temporary build of its own beside the holder's.
+        assert _snapshot(out) == replace(before, versions=before.versions | {held.name})
+    finally:
+        holder.kill()
+        holder.wait()
+    assert held.is_dir()  # killed mid-build: left behind, unpublished
+
+    third = CliRunner().invoke(app, args)
+    assert third.exit_code == 0, third.output
+    assert not held.exists()  # the lock was free, so its temporary build was abandoned
+    assert not [p for p in pub.versions_dir(out).iterdir() if p.suffix == ".tmp"]
+    assert os.readlink(out) != before.target

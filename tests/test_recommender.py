@@ -16,25 +16,49 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import polars as pl
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from data import lookups
-from data.catalog import Catalog, read_table
+from data.build import IMAGE_DIR, INDEX_DIR
+from data.catalog import Catalog
 from data.contract import CONTRACT_VERSION, TABLES, polars_schema
 from data.errors import BadInput, NotFound
 from data.recommender import (
     DEFAULT_WEIGHTS,
-    INDEX_DIR,
     Index,
-    documents,
-    phrase_terms,
-    title_terms,
     top_rows,
 )
+from data.recommender import phrase_terms as _phrase_terms
+from data.recommender import title_terms as _title_terms
 from data.text import fold
+from data.warehouse import read_table
+from etl.publish import validate
+from etl.serving import write_image
+from etl.vectorize import STOP_WORDS, MovieVectorizer, fit_index, save
 from evaluation import recommender as ev
+
+
+def phrase_terms(text: str) -> list[str]:
+    return _phrase_terms(text, STOP_WORDS)
+
+
+def title_terms(text: str) -> list[str]:
+    return _title_terms(text, STOP_WORDS)
+
+
+def catalog_of(tables: dict[str, pl.DataFrame], directory: Path) -> Catalog:
+    """A served catalog of in-memory tables: validated, imaged, fitted and attached."""
+    tables = validate(tables)
+    write_image(tables, directory / IMAGE_DIR)
+    fit_index(tables, directory)
+    manifest = {"contract_version": CONTRACT_VERSION, "built_at": "2000-01-01T00:00:00+00:00"}
+    (directory / "manifest.json").write_bytes(orjson.dumps(manifest))
+    return Catalog.load(directory)
 
 RECS = """query($t: String!, $n: Int!, $y: Int) {
   recommendations(title: $t, n: $n, year: $y) { score movie { tmdbId title } } }"""
@@ -65,12 +89,12 @@ def error(client: Any, query: str, variables: dict[str, Any]) -> dict[str, Any]:
 
 def lookup_ids(catalog: Catalog, title: str, n: int = 5, year: int | None = None) -> list[int]:
     row = lookups.resolve_title(catalog, title, year).row
-    return [catalog.m["id"][r.row] for r in lookups.recommend(catalog, row, n)]
+    return [catalog.movies.value(r.row, "id") for r in lookups.recommend(catalog, row, n)]
 
 
 def genres_of(catalog: Catalog, row: int) -> set[int]:
-    names = catalog.entities["genres"]["id"]
-    return {names[g] for g in catalog.entity_rows_of_movie("genres", row).tolist()}
+    genres = catalog.entities["genres"]
+    return {genres.value(g, "id") for g in catalog.movie_entities["genres"].of(row).tolist()}
 
 
 # --- known sequels -----------------------------------------------------------------------
@@ -120,7 +144,7 @@ def test_equal_scores_come_in_id_order(catalog: Catalog) -> None:
             assert a.score >= b.score
             if a.score == b.score:
                 ties += 1
-                assert catalog.m["id"][a.row] < catalog.m["id"][b.row]
+                assert catalog.movies.value(a.row, "id") < catalog.movies.value(b.row, "id")
     assert ties > 0  # the sample has exact ties (e.g. identical token-only documents)
 
 
@@ -130,7 +154,7 @@ def test_n_out_of_bounds(catalog: Catalog, client: Any, n: int) -> None:
         "BAD_USER_INPUT"
     )
     with pytest.raises(BadInput):
-        lookups.recommend(catalog, catalog.movie_row[STAR_WARS], n)
+        lookups.recommend(catalog, catalog.movie_row(STAR_WARS), n)
 
 
 def test_n_bounds_inclusive(client: Any) -> None:
@@ -145,17 +169,19 @@ def test_unknown_title_suggests(client: Any) -> None:
 
 
 def test_ambiguous_title_most_voted_or_year(catalog: Catalog, client: Any) -> None:
-    rows = catalog.title_rows["the mummy"]
-    years = {catalog.m["release_year"][r]: r for r in rows}
+    rows = catalog.titles.find("the mummy").tolist()  # type: ignore[union-attr]
+    years = {catalog.movies.value(r, "release_year"): r for r in rows}
     assert set(years) == {1932, 1959, 1999}
-    most_voted = max(rows, key=lambda r: catalog.m["vote_count"][r])
-    assert catalog.m["release_year"][most_voted] == 1999
+    most_voted = max(rows, key=lambda r: catalog.movies.value(r, "vote_count"))
+    assert catalog.movies.value(most_voted, "release_year") == 1999
     default = rec_ids(client, "The Mummy")
     assert default == rec_ids(client, "the mummy", year=1999)
-    assert default == [catalog.m["id"][r.row] for r in lookups.recommend(catalog, most_voted, 5)]
+    assert default == [catalog.movies.value(r.row, "id")
+                       for r in lookups.recommend(catalog, most_voted, 5)]
     old = rec_ids(client, "The Mummy", year=1932)
     assert old != default
-    assert old == [catalog.m["id"][r.row] for r in lookups.recommend(catalog, years[1932], 5)]
+    assert old == [catalog.movies.value(r.row, "id")
+                   for r in lookups.recommend(catalog, years[1932], 5)]
     missing = error(client, RECS, {"t": "The Mummy", "n": 5, "y": 2001})
     assert missing["extensions"]["code"] == "NOT_FOUND"
 
@@ -181,7 +207,7 @@ def _movie(template: dict[str, Any], **changes: Any) -> pl.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def small(sample_build: Path) -> Catalog:
+def small(sample_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     """A slice of the sample (the Star Wars and Godfather collections and 400 other movies)
     plus a duplicate of Star Wars under another id, a movie with nothing to compare (title
     without word characters, nothing else) and one with only the title "It" and a language."""
@@ -212,9 +238,7 @@ def small(sample_build: Path) -> Catalog:
                 copied = frame.filter(pl.col("movie_id") == STAR_WARS)
                 kept = pl.concat([kept, copied.with_columns(movie_id=pl.lit(TWIN_ID, pl.Int64))])
             tables[name] = kept
-    index = Index.fit(documents(tables))
-    manifest = {"contract_version": CONTRACT_VERSION, "built_at": "test"}
-    return Catalog(tables, manifest, index)
+    return catalog_of(tables, tmp_path_factory.mktemp("small"))
 
 
 @pytest.fixture(scope="module")
@@ -228,16 +252,16 @@ def small_client(settings: Any, small: Catalog) -> Any:
 
 
 def test_duplicates_never_recommended(small: Catalog) -> None:
-    original, twin = small.movie_row[STAR_WARS], small.movie_row[TWIN_ID]
+    original, twin = small.movie_row(STAR_WARS), small.movie_row(TWIN_ID)
     assert lookups.resolve_title(small, "Star Wars", 1977).candidates == [original, twin]
     for row, other in ((original, twin), (twin, original)):
         got = [r.row for r in lookups.recommend(small, row, 50)]
         assert row not in got and other not in got
-        assert {small.movie_row[EMPIRE], small.movie_row[JEDI]} <= set(got[:5])
+        assert {small.movie_row(EMPIRE), small.movie_row(JEDI)} <= set(got[:5])
 
 
 def test_empty_document_gets_a_clear_message(small: Catalog, small_client: Any) -> None:
-    row = small.movie_row[EMPTY_ID]
+    row = small.movie_row(EMPTY_ID)
     assert small.index is not None and small.index.empty[row]
     with pytest.raises(NotFound, match="nothing can be recommended"):
         lookups.recommend(small, row, 5)
@@ -252,7 +276,7 @@ def test_empty_document_gets_a_clear_message(small: Catalog, small_client: Any) 
 def test_near_empty_document_still_answers(small: Catalog, small_client: Any) -> None:
     # "It" is all stop words; the title keeps it rather than leave the document blank.
     assert title_terms("It") == ["it"]
-    row = small.movie_row[THIN_ID]
+    row = small.movie_row(THIN_ID)
     assert small.index is not None and not small.index.empty[row]
     assert len(lookups.recommend(small, row, 5)) == 5
     assert len(rec_ids(small_client, "It")) == 5
@@ -273,12 +297,12 @@ def test_free_text_space_opera(catalog: Catalog, client: Any) -> None:
     found = lookups.movies_like(catalog, "space opera with rebels", 10)
     rows = [r.row for r in found]
     scifi = [SCIENCE_FICTION in genres_of(catalog, row) for row in rows[:5]]
-    assert sum(scifi) >= 3, [catalog.m["title"][r] for r in rows]
-    titles = [catalog.m["title"][row] for row in rows]
+    assert sum(scifi) >= 3, [catalog.movies.value(r, "title") for r in rows]
+    titles = [catalog.movies.value(row, "title") for row in rows]
     assert any(t.startswith(("Star Wars", "Star Trek")) for t in titles), titles
     body = gql(client, LIKE, {"t": "space opera with rebels", "n": 10})
     assert [m["movie"]["tmdbId"] for m in body["data"]["moviesLike"]] == [
-        catalog.m["id"][row] for row in rows]
+        catalog.movies.value(row, "id") for row in rows]
     assert all(0 < r.score <= 1 for r in found)
 
 
@@ -290,15 +314,15 @@ def test_free_text_relevant(catalog: Catalog, text: str, words: tuple[str, ...])
     docs = documents_of(catalog)
     for rec in lookups.movies_like(catalog, text, 5):
         doc = docs[rec.row].lower()
-        assert any(word in doc for word in words), (text, catalog.m["title"][rec.row])
+        assert any(word in doc for word in words), (text, catalog.movies.value(rec.row, "title"))
 
 
 def documents_of(catalog: Catalog) -> list[str]:
-    keywords = catalog.entities["keywords"]["name"]
+    keywords = catalog.entities["keywords"]
     return [
-        " ".join([catalog.m["title"][row], catalog.m["overview"][row] or "",
-                  catalog.m["tagline"][row] or ""]
-                 + [keywords[k] for k in catalog.entity_rows_of_movie("keywords", row)])
+        " ".join([catalog.movies.value(row, "title"), catalog.movies.value(row, "overview") or "",
+                  catalog.movies.value(row, "tagline") or ""]
+                 + [keywords.value(k, "name") for k in catalog.movie_entities["keywords"].of(row)])
         for row in range(catalog.n_movies)
     ]
 
@@ -311,21 +335,51 @@ def test_index_is_default_weights_and_round_trips(
 ) -> None:
     served = catalog.index
     assert served is not None
-    assert dict(served.vectorizer.weights) == {k: v for k, v in DEFAULT_WEIGHTS.items() if v > 0}
+    assert served.meta["weights"] == {k: v for k, v in DEFAULT_WEIGHTS.items() if v > 0}
     fresh = prepared.index(DEFAULT_WEIGHTS)  # what the evaluation scores as "ours"
-    assert (fresh.matrix != served.matrix).nnz == 0
-    fresh.save(tmp_path / INDEX_DIR)
+    for name in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(fresh.by_movie, name), getattr(served.by_movie, name))
+    vectorizer = prepared.vectorizer.reweighted(DEFAULT_WEIGHTS)
+    save(vectorizer, fresh, tmp_path / INDEX_DIR)
     loaded = Index.load(tmp_path / INDEX_DIR)
     assert np.array_equal(loaded.ids, served.ids)
-    for row in (catalog.movie_row[STAR_WARS], catalog.movie_row[GODFATHER], 0, 4000):
-        vector = served.matrix[row]
-        assert np.array_equal(loaded.scores(vector), served.scores(vector))
+    for row in (catalog.movie_row(STAR_WARS), catalog.movie_row(GODFATHER), 0, 4000):
+        assert row is not None
+        assert np.array_equal(loaded.row_scores(row), served.row_scores(row))
         assert loaded.similar(row, 10, np.asarray([row])) == served.similar(
             row, 10, np.asarray([row]))
     for text in ("space opera with rebels", "a cop and a robber", "zzzz"):
         assert loaded.like_text(text, 10) == served.like_text(text, 10)
-        assert (loaded.vectorizer.transform_text(text)
-                != served.vectorizer.transform_text(text)).nnz == 0
+
+
+@pytest.fixture(scope="module")
+def fitted_vectorizer(prepared: ev.Prepared) -> MovieVectorizer:
+    return prepared.vectorizer.reweighted(DEFAULT_WEIGHTS)
+
+
+TEXT = st.lists(st.sampled_from(
+    ["space", "opera", "with", "rebels", "the", "cop", "Robber", "heist", "space opera",
+     "toy", "Story", "war", "star", "death", "love", "ZZZ", "école", "a", "it", "M", "2"]),
+    max_size=12).map(" ".join) | st.text(max_size=30)
+
+
+@settings(max_examples=150, deadline=None)
+@given(TEXT)
+def test_served_text_encoder_equals_the_fitted_vectorizers(
+    catalog: Catalog, fitted_vectorizer: MovieVectorizer, text: str
+) -> None:
+    """The server encodes free text without scikit-learn; it must agree with it exactly."""
+    assert catalog.index is not None and catalog.index.encoder is not None
+    columns, values = catalog.index.encoder.encode(text)
+    expected = fitted_vectorizer.transform_text(text)
+    if expected.nnz == 0 or not np.isfinite(expected.data).all():
+        assert columns.size == 0
+        return
+    order = np.argsort(columns)
+    assert columns[order].tolist() == sorted(expected.indices.tolist())
+    reference = dict(zip(expected.indices.tolist(), expected.data.tolist(), strict=True))
+    assert np.allclose(values[order], [reference[c] for c in columns[order].tolist()],
+                       atol=1e-6)
 
 
 def test_memory_and_latency(catalog: Catalog) -> None:
@@ -407,7 +461,7 @@ def test_most_popular_baseline(catalog: Catalog, report: ev.EvaluationReport) ->
     by_popularity = catalog.sorted_rows("popularity", True)
     lists = report.lists["most popular"]
     top = by_popularity[:11].tolist()
-    assert catalog.m["title"][top[0]] == "Pulp Fiction"
+    assert catalog.movies.value(top[0], "title") == "Pulp Fiction"
     outsider = int(by_popularity[100])
     assert lists[outsider].tolist() == top[:10]
     assert lists[top[0]].tolist() == top[1:11]
@@ -419,7 +473,7 @@ def test_content_row_is_plain_cosine(prepared: ev.Prepared, report: ev.Evaluatio
                                      ) -> None:
     # "content" is today's weights unranked: the cosine top 10, as knn_lists computes it.
     rows = np.arange(0, prepared.truth.n, 50)
-    expected = ev.knn_lists(prepared.index(DEFAULT_WEIGHTS).matrix, prepared.truth, 10, rows)
+    expected = ev.knn_lists(prepared.matrix(DEFAULT_WEIGHTS), prepared.truth, 10, rows)
     assert np.array_equal(report.lists["content"][rows], expected[rows])
 
 
