@@ -34,7 +34,7 @@ def prepare_inputs(scale: float | None, seed: int, workdir: Path, step: Step) ->
         movies, credits = find_raw(SAMPLE_DIR, "movies"), find_raw(SAMPLE_DIR, "credits")
         assert movies and credits
         return Inputs(movies, credits, find_raw(SAMPLE_DIR, "keywords"))
-    from etl.synth import generate
+    from bench.synth import generate
 
     raw = workdir / f"synth-{scale:g}-{seed}"
     if not (raw / "credits.csv").is_file():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from server.cli import app
+from cli.main import app
 
 MISSING = "/nonexistent/movies-graph-test"
 

@@ -272,7 +272,7 @@ def test_relevance_rules_and_metrics() -> None:
 def test_cli_needs_both_ratings_files(tmp_path: Path, fixture_files: tuple[Path, Path]) -> None:
     from typer.testing import CliRunner
 
-    from server.cli import app
+    from cli.main import app
 
     ratings = str(fixture_files[0])
     etl = CliRunner().invoke(app, ["etl", "--ratings", ratings, "--out", str(tmp_path / "b")])

@@ -1,6 +1,6 @@
 """The EDA report must be complete, self-contained and say what the data really shows.
 
-Readings are checked against figures computed here independently of ``etl.eda`` (plain Python
+Readings are checked against figures computed here independently of ``report.eda`` (plain Python
 over the Parquet rows), and a cut-down build proves they are computed, not hard-coded.
 """
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.eda import ReportError, build_report
 from etl.pipeline import default_inputs, run
+from report.eda import ReportError, build_report
 
 HEADINGS = (
     "Releases by month",

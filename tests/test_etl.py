@@ -21,12 +21,12 @@ from typer.testing import CliRunner
 
 import etl.pipeline
 import etl.publish
+from cli.main import EXIT_INPUT, EXIT_INVALID, app
 from data.contract import CONTRACT_VERSION, TABLES, polars_schema
 from data.paths import SAMPLE_DIR
 from etl.extract import InputError
 from etl.pipeline import Inputs, default_inputs, find_raw, run
 from etl.publish import ValidationFailed, versions_dir
-from server.cli import EXIT_INPUT, EXIT_INVALID, app
 
 # The assignment drops original_title and poster_path too; we keep them (search, posters).
 DROPPED = ("video", "imdb_id", "adult", "homepage")

@@ -29,11 +29,11 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import EXIT_INPUT, app
 from data.catalog import Catalog
 from data.paths import SAMPLE_DIR
 from etl import extract
 from etl import publish as pub
-from server.cli import EXIT_INPUT, app
 
 MOVIES_CLI = Path(sys.executable).with_name("movies")
 REPO = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 from typer.testing import CliRunner
 
-from server.cli import EXIT_NO_BUILD, app
+from cli.main import EXIT_NO_BUILD, app
 
 
 def test_production_refuses_a_missing_build(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The synthetic twin (etl/synth.py): raw format, determinism, quirks, realism, scaling."""
+"""The synthetic twin (bench/synth.py): raw format, determinism, quirks, realism, scaling."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.synth import (
+from bench.synth import (
     CREDITS_COLUMNS,
     DEFAULT_SAMPLE_DIR,
     KEYWORDS_COLUMNS,

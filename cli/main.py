@@ -306,8 +306,13 @@ def eda(
 ) -> None:
     """Write the exploratory data analysis as one self-contained HTML report."""
     from data.paths import DEFAULT_BUILD
-    from etl.eda import ReportError, build_report
 
+    try:
+        from report.eda import ReportError, build_report
+    except ImportError as exc:  # an install without the report extra (the container image)
+        typer.echo(f"movies eda: error: the report needs the `report` extra ({exc.name} is "
+                   "missing): uv sync --extra report", err=True)
+        raise typer.Exit(EXIT_INPUT) from None
     try:
         with progress("eda") as step:
             path = build_report(data or DEFAULT_BUILD, out, step=step)
@@ -455,8 +460,8 @@ def synth(
     """Generate a synthetic twin of the raw files, calibrated on the embedded real sample."""
     from dataclasses import asdict
 
-    from etl.synth import generate
-    from etl.synth_ratings import generate_ratings
+    from bench.synth import generate
+    from bench.synth_ratings import generate_ratings
 
     with progress("synth") as step:
         summary = generate(scale, out, seed=seed, progress=step)

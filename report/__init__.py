@@ -1,0 +1,1 @@
+"""Reports over a finished build (the exploratory data analysis); not needed to serve."""
