@@ -273,22 +273,24 @@ def field_layout(index: Index) -> tuple[list[str], np.ndarray]:
 def _products(matrix: Sparse, a: int, rows: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The nonzero terms of the dot products of row ``a`` with each of ``rows``:
-    (which of ``rows``, column, product), on the CSR arrays (a handful of rows)."""
-    ptr, indices, data = matrix.indptr, matrix.indices, matrix.data
-    mine = np.asarray(indices[ptr[a] : ptr[a + 1]])
+    (which of ``rows``, column, product), on the CSR arrays (a handful of rows). Plain
+    ndarray views of the mapped arrays: NumPy's memmap subclass adds Python-level overhead
+    to every indexing."""
+    ptr, indices, data = (np.asarray(x) for x in (matrix.indptr, matrix.indices, matrix.data))
+    mine = indices[ptr[a] : ptr[a + 1]]
     order = np.argsort(mine)
-    mine, values = mine[order], np.asarray(data[ptr[a] : ptr[a + 1]])[order]
+    mine, values = mine[order], data[ptr[a] : ptr[a + 1]][order]
     starts, ends = ptr[rows], ptr[rows + 1]
     lengths = ends - starts
     which = np.repeat(np.arange(rows.size), lengths)
     at = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) + \
         np.repeat(starts, lengths)
-    cols = np.asarray(indices[at])
+    cols = indices[at]
     if not mine.size:
         return which[:0], cols[:0], np.zeros(0, dtype=np.float64)
     pos = np.minimum(np.searchsorted(mine, cols), mine.size - 1)
     hit = mine[pos] == cols
-    product = np.asarray(data[at[hit]], dtype=np.float64) * values[pos[hit]]
+    product = data[at[hit]].astype(np.float64) * values[pos[hit]]
     return which[hit], cols[hit], product
 
 
