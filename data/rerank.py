@@ -187,8 +187,8 @@ class CoLiked:
         """The arrays saved in ``directory`` (memory-mapped), or None when there are none."""
         if not all((directory / f"{name}.npy").is_file() for name in COLIKED_FILES):
             return None
-        mode = "r" if mmap else None
-        arrays = [np.load(directory / f"{name}.npy", mmap_mode=mode) for name in COLIKED_FILES]
+        arrays = [np.load(directory / f"{name}.npy", mmap_mode="r" if mmap else None)
+                  for name in COLIKED_FILES]
         return cls(*arrays)
 
     @property

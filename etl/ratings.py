@@ -52,7 +52,7 @@ class RatingsError(Exception):
         self.problem = problem
 
 
-def _scan(path: Path, columns: dict[str, pl.DataType]) -> pl.LazyFrame:
+def _scan(path: Path, columns: dict[str, pl.DataType | type[pl.DataType]]) -> pl.LazyFrame:
     path = Path(path)
     if not path.is_file():
         raise RatingsError(path, "file not found")

@@ -547,6 +547,10 @@ def halves(truth: Truth, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows[~out], rows[out]
 
 
+def _sizes(pair: tuple[np.ndarray, np.ndarray]) -> tuple[int, int]:
+    return int(pair[0].size), int(pair[1].size)
+
+
 def score_row(name: str, description: str, lists: Lists, truth: Truth,
               ratings: Ratings | None, relevances: tuple[str, ...] | None = None) -> Row:
     """Every number of one recommender's top-10 lists (``lists`` covers every movie)."""
@@ -626,14 +630,14 @@ def evaluate(
         relevances = ("other viewers",) if name.endswith("co-liked") else None
         rows.append(score_row(name, description, lists[name], truth, read, relevances))
     coliked_queries = {} if read is None else {
-        label: tuple(int(h.size) for h in halves(truth, r.queries))
+        label: _sizes(halves(truth, r.queries))
         for label, r in read.relevances().items()
     }
     return EvaluationReport(
         k=k,
         seed=seed,
         movies=truth.n,
-        collection_queries=tuple(int(h.size) for h in halves(truth, truth.sibling_queries())),
+        collection_queries=_sizes(halves(truth, truth.sibling_queries())),
         coliked_queries=coliked_queries,
         weights={name: w for name, w in weights.items() if w > 0},
         prior=prior,
@@ -648,11 +652,9 @@ def evaluate(
 
 # --- choosing the prior and the blend ----------------------------------------------------
 
-PRIOR_GRID = {
-    "form": PRIOR_FORMS,
-    "m": (0.0, 100.0, 500.0),
-    "floor": (0, 50, 200, 500, 1000),
-}
+# The prior grid: every form in PRIOR_FORMS, with these pseudo-votes and vote floors.
+PRIOR_M = (0.0, 100.0, 500.0)
+PRIOR_FLOORS = (0, 50, 200, 500, 1000)
 PRIOR_WEIGHTS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7)
 DEPTHS = (10, 20, 50, 100, 200)
 COLIKED_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -721,9 +723,9 @@ def tune(prepared: Prepared, read: Ratings, weights: Mapping[str, float] | None 
 
     first = [
         (rerank.Prior(form, m, floor), rerank.Blend(depth, weight, 0.0))
-        for form, m, floor in itertools.product(*PRIOR_GRID.values())
+        for form, m, floor in itertools.product(PRIOR_FORMS, PRIOR_M, PRIOR_FLOORS)
         for weight in PRIOR_WEIGHTS for depth in DEPTHS
-        if not (form == "log_votes" and m != PRIOR_GRID["m"][0])  # m only shapes the rating
+        if not (form == "log_votes" and m != PRIOR_M[0])  # m only shapes the rating
     ]
     _, prior, content_blend, tried = search(content, read.all_viewers, first)
     signal = gather(matrix, truth, deepest, read.signal)
