@@ -106,9 +106,11 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
               ("sum_pss_mb", "sum of PSS, 2 workers (MB)"),
               ("recommend_p50_ms", "recommendation p50 (ms)"), ("index_mb", "index memory (MB)")]
     fig, axes = plt.subplots(3, 3, figsize=(13, 10))
+    legend = False
     for ax, (key, title) in zip(axes.flat, panels, strict=True):
         if any(r.get(key) is None for r in rows):
             ax.set_title(f"{title}: not measured")
+            ax.axis("off")
             continue
         values = [r[key] for r in rows]
         ax.plot(movies, values, "o-", color="#2563eb")
@@ -119,7 +121,9 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
         ax.set_xlabel("movies (thousands)")
         ax.xaxis.set_major_formatter(lambda x, _pos: f"{x / 1000:g}")
         ax.grid(alpha=0.3)
-    axes.flat[0].legend()
+        if not legend:
+            ax.legend()
+            legend = True
     fig.suptitle("Growth with catalogue size (synthetic twins)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -21,7 +21,7 @@ import psutil
 
 from bench import measure
 from data.paths import SAMPLE_DIR
-from etl.pipeline import Inputs, find_raw
+from etl.inputs import Inputs, find_raw
 
 SETTLE_S = 2.0
 

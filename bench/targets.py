@@ -25,7 +25,7 @@ import psutil
 
 from bench import measure, memory
 from bench.suite import Step, graphql_queries, http_mixes, pick_parameters, prepare_inputs
-from etl.pipeline import Inputs
+from etl.inputs import Inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 WARMUP_S = 5.0

@@ -166,7 +166,8 @@ def build_warehouse(
     ratings (given, or ratings.csv + links.csv in data/raw/) add the co-liked signal."""
 
     from data.paths import RAW_DIR
-    from etl.pipeline import Inputs, default_inputs, run
+    from etl.inputs import Inputs, default_inputs
+    from etl.pipeline import run
     from etl.ratings import find_raw, with_coliked
     from etl.vectorize import fit_index
 
@@ -269,7 +270,7 @@ def serve(
     """
     import os
 
-    from etl.pipeline import build_problem
+    from etl.inputs import build_problem
     from server.run import serve as run_server
     from server.settings import Settings
 
@@ -284,7 +285,12 @@ def serve(
         typer.echo(f"movies serve: error: MOVIES_PORT must be 1-65535, got {settings.port}",
                    err=True)
         raise typer.Exit(EXIT_INPUT)
-    problem = build_problem(settings.data, against_defaults=data is None)
+    # Only the default build is compared with the default inputs (data/raw/ or the sample): a
+    # build given by --data or MOVIES_DATA (a mounted one) is served as it was made.
+    from data.paths import DEFAULT_BUILD
+
+    problem = build_problem(settings.data,
+                            against_defaults=settings.data.absolute() == DEFAULT_BUILD)
     if problem is not None and settings.profile == "production":
         typer.echo(f"movies serve: error: {problem} (production serves only a finished "
                    f"build: run `movies etl --out {settings.data}` first)", err=True)

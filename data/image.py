@@ -234,8 +234,9 @@ def open_image(path: Path, expect: Mapping[str, Any]) -> Image:
         if not file.is_file():
             raise ImageError(f"{file} is missing")
         # Every file is opened now: a build removed later (a newer one published) stays
-        # readable through the open maps.
-        arrays[name] = np.load(file, mmap_mode="r")
+        # readable through the open maps. A plain ndarray view of the map: np.memmap adds
+        # Python-level work to every scalar read and slice.
+        arrays[name] = np.load(file, mmap_mode="r").view(np.ndarray)
     return Image(path=path, meta=meta, arrays=arrays)
 
 

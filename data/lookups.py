@@ -69,8 +69,9 @@ def _parse_named(value: str, names: dict[str, int], last: int, what: str, hint: 
     """A number 1..``last`` given by name (any case, accents optional) or digits."""
     key = fold(value)
     # Digits are compared as text first: int() of thousands of digits is refused by Python.
-    if key.isdigit() and len(key.lstrip("0")) <= 2 and 1 <= int(key) <= last:
-        return int(key)
+    digits = key.lstrip("0") if key.isdigit() else ""
+    if digits and len(digits) <= 2 and 1 <= int(digits) <= last:
+        return int(digits)
     if key in names:
         return names[key]
     raise BadInput(

@@ -135,6 +135,8 @@ def _records(lines: _Lines) -> Iterator[tuple[int, list[str], str | None, str]]:
     over the cap) is reported at its first line, and the lines after that one are read again:
     a stray quote swallows the lines that follow it, and those are records of their own.
     """
+    # The limit is process-wide state: set it for every read, whatever else changed it.
+    csv.field_size_limit(MAX_CELL_CHARS)
     reader = csv.reader(lines, strict=True)
     while True:
         lines.next_record()

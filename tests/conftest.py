@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from data.catalog import Catalog
-from etl.pipeline import default_inputs, run
+from etl.inputs import default_inputs
+from etl.pipeline import run
 from etl.vectorize import fit_index
 from server.settings import Settings
 

@@ -959,3 +959,14 @@ def test_get_query(client) -> None:
 def test_response_has_no_stray_text(client) -> None:
     body = gql(client, '{ titleScore(title: "Toy Story") { sentence } }')
     assert re.fullmatch(r"La película Toy Story .* 21\.95", body["data"]["titleScore"]["sentence"])
+
+
+def test_a_5000_digit_month_is_bad_input_not_an_internal_error(client: Any) -> None:
+    body = gql(client, "query($m: String!) { releasesInMonth(month: $m) { count } }",
+               {"m": "9" * 5000})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    # Leading zeros are still the number (Python refuses int() of 4,300+ digit strings).
+    padded = data(client, "query($m: String!) { releasesOnWeekday(day: $m) { count } }",
+                  {"m": "0" * 4999 + "3"})
+    plain = data(client, '{ releasesOnWeekday(day: "3") { count } }')
+    assert padded == plain

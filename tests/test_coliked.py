@@ -23,7 +23,8 @@ from data import rerank
 from data.build import INDEX_DIR
 from data.recommender import Index
 from etl import ratings as rt
-from etl.pipeline import default_inputs, run
+from etl.inputs import default_inputs
+from etl.pipeline import run
 from etl.vectorize import fit_index
 from evaluation import recommender as ev
 

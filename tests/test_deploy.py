@@ -326,7 +326,7 @@ def test_dockerignore_keeps_local_state_out_and_sends_only_the_raw_inputs() -> N
     assert needed <= set(patterns), needed - set(patterns)
     # data/raw/ is ignored except the inputs the ETL reads, so the image bakes the full
     # catalogue when they are there and nothing else that lies in data/raw/.
-    from etl.pipeline import RAW_NAMES
+    from etl.inputs import RAW_NAMES
 
     included = {p[1:] for p in patterns if p.startswith("!")}
     expected = {f"data/raw/{name}{gz}" for names in RAW_NAMES.values() for name in names

@@ -17,7 +17,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.pipeline import default_inputs, run
+from etl.inputs import default_inputs
+from etl.pipeline import run
 from report.eda import ReportError, build_report
 
 HEADINGS = (

@@ -25,7 +25,8 @@ from cli.main import EXIT_INPUT, EXIT_INVALID, app
 from data.contract import CONTRACT_VERSION, TABLES, polars_schema
 from data.paths import SAMPLE_DIR
 from etl.extract import InputError
-from etl.pipeline import Inputs, default_inputs, find_raw, run
+from etl.inputs import Inputs, default_inputs, find_raw
+from etl.pipeline import run
 from etl.publish import ValidationFailed, versions_dir
 
 # The assignment drops original_title and poster_path too; we keep them (search, posters).

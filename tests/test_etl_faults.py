@@ -341,7 +341,8 @@ def _small_inputs(directory: Path, *broken: bytes) -> tuple[Path, Path]:
 
 
 def test_run_accounts_for_unreadable_records(tmp_path: Path) -> None:
-    from etl.pipeline import Inputs, run
+    from etl.inputs import Inputs
+    from etl.pipeline import run
 
     movies, credits = _small_inputs(tmp_path / "raw", b"False,,0,[],,15602,x\xff",
                                     b'False,,0,"[]"x,,31357,y')

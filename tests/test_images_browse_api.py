@@ -16,13 +16,15 @@ import pytest
 from schema.images import DEFAULT_IMAGE_BASE_URL
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-# Debian's python may still refuse a few of the longest overview cells at the default.
-csv.field_size_limit(1 << 24)
-
-
 def _rows(name: str) -> list[dict[str, str]]:
-    with gzip.open(SAMPLE / name, "rt", encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(io.StringIO(handle.read())))
+    # A few overview cells exceed the csv module's default limit, which is process-wide: raise
+    # it for this read only.
+    previous = csv.field_size_limit(1 << 24)
+    try:
+        with gzip.open(SAMPLE / name, "rt", encoding="utf-8", newline="") as handle:
+            return list(csv.DictReader(io.StringIO(handle.read())))
+    finally:
+        csv.field_size_limit(previous)
 
 
 @pytest.fixture(scope="module")
