@@ -113,6 +113,7 @@ def _scale_list(value: str | None) -> str | None:
 # A directory given on the command line that must already be there (a build, a report's data).
 # The ETL's input files are checked by the ETL itself, which names the file and the problem.
 EXISTING_DIR = {"exists": True, "file_okay": False, "dir_okay": True}
+EXISTING_FILE = {"exists": True, "file_okay": True, "dir_okay": False}
 
 log = logging.getLogger("movies")
 
@@ -159,12 +160,16 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 
 
 def build_warehouse(
-    movies: Path | None, credits: Path | None, keywords: Path | None, out: Path
+    movies: Path | None, credits: Path | None, keywords: Path | None, out: Path,
+    ratings: Path | None = None, links: Path | None = None,
 ) -> dict[str, Any]:
-    """Run the ETL (and fit the recommender) from the given or default inputs."""
+    """Run the ETL (and fit the recommender) from the given or default inputs; viewers'
+    ratings (given, or ratings.csv + links.csv in data/raw/) add the co-liked signal."""
 
+    from data.paths import RAW_DIR
     from etl.inputs import Inputs, default_inputs
     from etl.pipeline import run
+    from etl.ratings import find_raw, with_coliked
     from etl.vectorize import fit_index
 
     defaults = default_inputs()
@@ -175,8 +180,14 @@ def build_warehouse(
             defaults.keywords if movies is None else None
         ),
     )
+    if ratings is None and links is None and inputs.movies.parent == RAW_DIR:
+        # Only with the user's own full files: ratings of data/raw/ describe those movies.
+        ratings, links = find_raw(RAW_DIR)
+        if ratings is None or links is None:
+            ratings = links = None
+    fit = with_coliked(fit_index, ratings, links)
     with progress("etl", ETL_STEPS) as step:
-        return run(inputs, out, step=step, fit_index=fit_index)
+        return run(inputs, out, step=step, fit_index=fit)
 
 
 def _print_summary(manifest: dict[str, Any]) -> None:
@@ -204,20 +215,26 @@ def etl(
         help="keywords.csv or .csv.gz, optional (default: from the same place)")] = None,
     out: Annotated[Path | None, typer.Option(
         help="build directory, a symlink (default data/build)")] = None,
+    ratings: Annotated[Path | None, typer.Option(
+        help="MovieLens ratings.csv: adds the co-liked signal (needs --links)")] = None,
+    links: Annotated[Path | None, typer.Option(help="MovieLens links.csv")] = None,
 ) -> None:
     """Parse, clean and normalise the raw files into a validated Parquet build.
 
-    Inputs default to data/raw/ when the full files are there, else the embedded sample.
+    Inputs default to data/raw/ when the full files are there, else the embedded sample;
+    ratings.csv + links.csv in data/raw/ are used when present.
     """
     from data.paths import DEFAULT_BUILD
     from etl.extract import InputError
     from etl.publish import ValidationFailed
+    from etl.ratings import RatingsError
 
     # SIGTERM unwinds like Ctrl-C, so the half-written build is removed on the way out.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        manifest = build_warehouse(movies, credits, keywords, out or DEFAULT_BUILD)
-    except InputError as exc:
+        manifest = build_warehouse(movies, credits, keywords, out or DEFAULT_BUILD, ratings,
+                                   links)
+    except (InputError, RatingsError) as exc:
         typer.echo(f"error: {exc.path}: {exc.problem}", err=True)
         raise typer.Exit(EXIT_INPUT) from None
     except ValidationFailed as exc:
@@ -396,7 +413,13 @@ def bench(
 def evaluate(
     data: Annotated[Path | None, typer.Option(
         help="an existing build directory (default data/build)", **EXISTING_DIR)] = None,
-    k: Annotated[int, typer.Option(min=1, max=100, help="list length, 1-100")] = 5,
+    ratings: Annotated[Path | None, typer.Option(
+        help="viewers' ratings (MovieLens ratings.csv) for the co-liked measure",
+        **EXISTING_FILE)] = None,
+    links: Annotated[Path | None, typer.Option(help="MovieLens links.csv",
+                                               **EXISTING_FILE)] = None,
+    tune: Annotated[bool, typer.Option(
+        help="search the prior and blends on the tuning half (needs ratings)")] = False,
     seed: Annotated[int, typer.Option(help="seed of the random baseline")] = 0,
     markdown: Annotated[bool, typer.Option(help="print a Markdown table")] = False,
     search: Annotated[bool, typer.Option(help="measure search instead (typos, prefixes, "
@@ -406,7 +429,7 @@ def evaluate(
 
     With --search, measure search: top-1/top-5 accuracy per kind of query, gibberish."""
     from data.paths import DEFAULT_BUILD
-    from etl import evaluate as evaluation
+    from evaluation import recommender as evaluation
 
     if search:
         from evaluation import search as search_evaluation
@@ -415,7 +438,16 @@ def evaluate(
         typer.echo(search_evaluation.markdown(found)) if markdown else Console().print(
             search_evaluation.render(found))
         raise typer.Exit(0 if all(g["met"] for g in found["goals"]) else 1)
-    report = evaluation.evaluate(data or DEFAULT_BUILD, k=k, seed=seed)
+    if (ratings is None) != (links is None) or (tune and ratings is None):
+        typer.echo("error: --ratings and --links go together (and --tune needs them)", err=True)
+        raise typer.Exit(EXIT_INPUT)
+    if tune:
+        assert ratings is not None and links is not None
+        prepared = evaluation.Prepared.load(data or DEFAULT_BUILD)
+        read = evaluation.Ratings.read(ratings, links, prepared.truth.ids)
+        Console().print(evaluation.tune(prepared, read, log=lambda line: err.log(line)))
+        return
+    report = evaluation.evaluate(data or DEFAULT_BUILD, ratings, links, seed=seed)
     if markdown:
         typer.echo(evaluation.markdown(report))
     else:
@@ -429,10 +461,21 @@ def synth(
     scale: Annotated[float, typer.Option(
         callback=_scale, help="in (0, 10]; 1.0 = the real files' size")] = 1.0,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same bytes)")] = 0,
+    ratings: Annotated[bool, typer.Option(
+        help="also write MovieLens-like ratings.csv + links.csv")] = True,
 ) -> None:
     """Generate a synthetic twin of the raw files, calibrated on the embedded real sample."""
+    from dataclasses import asdict
+
     from bench.synth import generate
+    from bench.synth_ratings import generate_ratings
 
     with progress("synth") as step:
         summary = generate(scale, out, seed=seed, progress=step)
-    Console().print_json(data=summary.as_dict())
+    result = summary.as_dict()
+    if ratings:
+        with progress("synth") as step:
+            step("ratings")
+            made = generate_ratings(scale, out / "movies_dataset.csv", out, seed=seed)
+        result["ratings"] = asdict(made)
+    Console().print_json(data=result)

@@ -12,8 +12,10 @@ from enum import Enum
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from data import rerank
 from data.catalog import Catalog
 from data.errors import BadInput, NotFound
+from data.recommender import Index, title_terms
 from data.search import Hit
 from data.text import fold
 
@@ -372,6 +374,8 @@ class ReasonKind(Enum):
     GENRE = "genre"
     KEYWORD = "keyword"
     CAST = "cast"
+    TITLE = "title"
+    CO_LIKED = "co_liked"
 
 
 @dataclass(frozen=True)
@@ -441,8 +445,37 @@ def recommend(catalog: Catalog, row: int, n: int) -> list[Recommendation]:
     same_title = catalog.titles.find(movie["title_key"])
     twins = [] if same_title is None else [
         r for r in same_title.tolist() if years[r] == movie["release_year"]]
-    neighbours = index.similar(row, n, np.asarray(twins, dtype=np.int64))
-    return [Recommendation(nb.row, nb.score, _shared(catalog, row, nb.row)) for nb in neighbours]
+    found = rerank.recommend(index, row, n, np.asarray(twins, dtype=np.int64))
+    return [Recommendation(r.row, r.score, _reasons(catalog, index, row, r)) for r in found]
+
+
+# The content field behind each reason kind (CO_LIKED is the co-liked term of the score).
+_REASON_FIELDS = {ReasonKind.COLLECTION: "collection", ReasonKind.DIRECTOR: "director",
+                  ReasonKind.CAST: "cast", ReasonKind.GENRE: "genres",
+                  ReasonKind.KEYWORD: "keywords", ReasonKind.TITLE: "title"}
+
+
+def _reasons(catalog: Catalog, index: Index, a: int, found: rerank.Ranked) -> list[Reason]:
+    """What ``a`` and the recommended movie share, ordered by how much each adds to the
+    score (a shared title word that drives the match shows; a co-liked neighbour says by how
+    many viewers)."""
+    reasons = _shared(catalog, a, found.row)
+    fields = found.fields
+    stop_words = index.encoder.stop_words if index.encoder is not None else frozenset()
+    theirs, mine = (str(catalog.movies.value(r, "title")) for r in (found.row, a))
+    words = set(title_terms(theirs, stop_words))
+    shared_words = [w for w in dict.fromkeys(title_terms(mine, stop_words)) if w in words]
+    if shared_words and fields.get("title", 0.0) > 0:
+        reasons.append(Reason(ReasonKind.TITLE, shared_words))
+    weight = {kind: found.content_share * fields.get(name, 0.0)
+              for kind, name in _REASON_FIELDS.items()}
+    if found.support > 0:
+        viewers = "viewer" if found.support == 1 else "viewers"
+        reasons.append(Reason(ReasonKind.CO_LIKED,
+                              [f"liked by {found.support} {viewers} who liked this"]))
+        weight[ReasonKind.CO_LIKED] = found.coliked
+    # Stable: equal contributions keep the order above (collection, people, genres, ...).
+    return sorted(reasons, key=lambda r: -weight.get(r.kind, 0.0))
 
 
 def movies_like(catalog: Catalog, text: str, n: int) -> list[Recommendation]:

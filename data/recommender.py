@@ -7,7 +7,8 @@ text field's vocabulary and idf. Serving needs NumPy only: a movie's neighbours 
 products of its row with every movie, computed from the term-major postings of that row's own
 terms, so a query touches only its terms' postings and no dense N x N matrix ever exists. A
 free-text query is encoded here exactly as the fitted vectorizers would encode it (a property
-test holds the two equal), without importing scikit-learn into the server.
+test holds the two equal), without importing scikit-learn into the server. Where the build
+has them, the quality prior and the co-liked neighbours (``data.rerank``) are mapped with it.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from data.errors import NotFound
 from data.image import Image, ImageError, KeyIndex, open_image
+
+if TYPE_CHECKING:
+    from data.rerank import CoLiked
 
 FORMAT = "recommender-1"
 # Fields analysed as English words (these also take free-text queries) ...
@@ -213,6 +217,9 @@ class Index:
         self.n_movies = int(self.ids.shape[0])
         self.empty = np.diff(self.by_movie.indptr) < MIN_DOCUMENT_TERMS
         self.encoder = encoder
+        # Re-ranking signals (data/rerank.py): memory-mapped .npy files when the build has them.
+        self.prior: np.ndarray | None = None
+        self.coliked: CoLiked | None = None
 
     @classmethod
     def load(cls, directory: Path) -> Index:
@@ -220,7 +227,11 @@ class Index:
             image = open_image(directory, {"kind": FORMAT})
         except ImageError as exc:
             raise ImageError(f"{exc}; run `movies etl` again") from None
-        return cls(image.arrays, TextEncoder(image), image.meta)
+        from data import rerank  # imports this module: a cycle at module level
+
+        index = cls(image.arrays, TextEncoder(image), image.meta)
+        index.prior, index.coliked = rerank.load_prior(directory), rerank.CoLiked.load(directory)
+        return index
 
     @property
     def nbytes(self) -> int:
@@ -233,12 +244,15 @@ class Index:
     def row_scores(self, row: int) -> np.ndarray:
         return self.scores(*self.by_movie.line(row))
 
-    def similar(self, row: int, n: int, exclude: np.ndarray) -> list[Neighbour]:
+    def check_comparable(self, row: int) -> None:
         if self.empty[row]:
             raise NotFound(
                 f"movie {self.ids[row]} has no title words, overview, tagline, genres, keywords, "
                 "credits, companies or language to compare, so nothing can be recommended from it"
             )
+
+    def similar(self, row: int, n: int, exclude: np.ndarray) -> list[Neighbour]:
+        self.check_comparable(row)
         return top_rows(self.row_scores(row), n, exclude)
 
     def like_text(self, text: str, n: int) -> list[Neighbour]:

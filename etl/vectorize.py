@@ -36,6 +36,7 @@ from data.recommender import (
     analyzer,
     phrase_terms,
 )
+from data.rerank import save_prior
 
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS)
 TOP_CAST = 5
@@ -251,4 +252,8 @@ def save(vectorizer: MovieVectorizer, index: Index, directory: Path) -> dict[str
 def fit_index(tables: Mapping[str, pl.DataFrame], build: Path) -> dict[str, Any]:
     """ETL hook: fit on the validated tables and save into the build being written."""
     vectorizer, index = fit(documents(tables))
-    return save(vectorizer, index, build / INDEX_DIR)
+    info = save(vectorizer, index, build / INDEX_DIR)
+    movies = tables["movies"].sort("id")  # index rows are in movie-id order
+    save_prior(build / INDEX_DIR, movies["vote_average"].to_numpy(),
+               movies["vote_count"].to_numpy())
+    return info

@@ -1,0 +1,1 @@
+"""Offline evaluation of the recommender (and of search): metrics, baselines, tuning."""

@@ -365,7 +365,9 @@ class Reason:
 @strawberry.type
 class Recommendation:
     movie: Movie
-    score: float = strawberry.field(description="Cosine similarity, 0 to 1.")
+    score: float = strawberry.field(description=(
+        "Similarity, 0 to 1: the content cosine blended with a vote-based quality prior and, "
+        "where the build has viewers' ratings, the co-liked signal."))
     reasons: list[Reason]
 
 

@@ -21,8 +21,8 @@ REFUSED = [
     (["serve", "--profile", "prod"], "--profile"),
     (["serve", "--bogus"], "--bogus"),
     (["evaluate", "--data", MISSING], "--data"),
-    (["evaluate", "--k", "0"], "--k"),
-    (["evaluate", "--k", "-3"], "--k"),
+    (["evaluate", "--ratings", MISSING, "--links", MISSING], "--ratings"),
+    (["evaluate", "--ratings", __file__], "--links"),
     (["eda", "--data", MISSING], "--data"),
     # The ETL names the missing file itself (its own one-line InputError, also exit 2).
     (["etl", "--movies", MISSING], MISSING),

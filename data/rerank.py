@@ -1,0 +1,309 @@
+"""Re-ranking content neighbours: a vote-based quality prior and a co-liked signal.
+
+Pure functions over NumPy arrays, shared by the server (``data.lookups.recommend``) and the
+offline evaluation (``evaluation.recommender``), so what is measured is what is served.
+
+The content recommender's cosine says what a movie is *like*; it cannot tell a classic from
+an obscure look-alike. Two signals re-rank its ``depth`` best candidates:
+
+* a **quality prior** per movie in [0, 1], from its votes (``quality_prior``): the IMDb
+  weighted rating (a vote average shrunk towards the catalogue mean by ``m`` pseudo-votes),
+  log votes, or their product; movies under a vote-count floor get 0;
+* the **co-liked** neighbours of the query built from viewers' ratings (``etl.ratings``),
+  Jaccard of their likers, divided by the query's best one so it is in [0, 1] too; they join
+  the candidates even when their content is unlike the query's.
+
+``score = (1 - c) * ((1 - p) * cosine + p * prior) + c * coliked`` with ``p`` the prior weight
+and ``c`` the co-liked weight; a query without co-liked neighbours (a cold movie, or a build
+without ratings) keeps ``(1 - p) * cosine + p * prior``. Every constant below was chosen by
+``movies evaluate`` on the tuning half of the query movies (see ``evaluation/recommender.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from data.recommender import Index, Sparse
+
+PRIOR_FILE = "prior.npy"
+COLIKED_FILES = ("coliked_offsets", "coliked_rows", "coliked_scores", "coliked_support")
+PRIOR_FORMS = ("weighted_rating", "log_votes", "product")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """How the per-movie prior is formed."""
+
+    form: str = "log_votes"
+    m: float = 0.0  # weighted rating: pseudo-votes at the catalogue's mean average
+    floor: int = 0  # movies with fewer votes get prior 0
+
+    def __post_init__(self) -> None:
+        if self.form not in PRIOR_FORMS:
+            raise ValueError(f"unknown prior form {self.form!r}; use one of {PRIOR_FORMS}")
+
+
+@dataclass(frozen=True)
+class Blend:
+    """How the candidates are formed and scored."""
+
+    depth: int  # content neighbours re-ranked (at least the n asked for)
+    prior_weight: float
+    coliked_weight: float
+
+
+# Chosen by ``movies evaluate --tune`` on the tuning half of the real sample's query movies
+# (1,840 settings; the grids are in ``evaluation/recommender.py``). The prior that viewers'
+# co-likes reward is log votes, with no floor: how widely seen a film is, more than how well
+# rated (the vote average, alone or shrunk as the IMDb rating, lifted well-rated films that
+# few viewers had seen, and scored lower; the product of the two came second).
+PRIOR = Prior("log_votes", m=0.0, floor=0)
+# A query without co-liked neighbours: its 100 best content neighbours, prior weight 0.15.
+CONTENT_BLEND = Blend(depth=100, prior_weight=0.15, coliked_weight=0.0)
+# A query with co-liked neighbours: 10 content candidates plus the co-liked ones. A larger
+# co-liked weight scores higher on co-liked hits but pushes sequels out of the top 5 (same-
+# collection hit @5 under 0.95), which the tuning does not allow.
+COLIKED_BLEND = Blend(depth=10, prior_weight=0.2, coliked_weight=0.3)
+
+
+def weighted_rating(vote_average: np.ndarray, vote_count: np.ndarray, m: float) -> np.ndarray:
+    """IMDb's weighted rating ``v / (v + m) * R + m / (v + m) * C`` on a 0-10 scale, with C
+    the vote-weighted mean vote average of the catalogue."""
+    votes = np.nan_to_num(np.asarray(vote_count, dtype=np.float64))
+    average = np.nan_to_num(np.asarray(vote_average, dtype=np.float64))
+    c = float((average * votes).sum() / votes.sum()) if votes.sum() > 0 else 0.0
+    return (votes * average + m * c) / (votes + m) if m > 0 else average
+
+
+def quality_prior(vote_average: np.ndarray, vote_count: np.ndarray, prior: Prior = PRIOR
+                  ) -> np.ndarray:
+    """A per-movie prior in [0, 1] (float32)."""
+    votes = np.nan_to_num(np.asarray(vote_count, dtype=np.float64))
+    rating = weighted_rating(vote_average, votes, prior.m) / 10.0
+    top = float(np.log1p(votes.max())) if votes.size and votes.max() > 0 else 1.0
+    popular = np.log1p(votes) / top
+    value = {"weighted_rating": rating, "log_votes": popular,
+             "product": rating * popular}[prior.form]
+    value = np.where(votes < prior.floor, 0.0, value)
+    return np.clip(value, 0.0, 1.0).astype(np.float32)
+
+
+def normalised_coliked(scores: np.ndarray) -> np.ndarray:
+    """Co-liked scores of one query divided by its best, so its top neighbour scores 1."""
+    scores = np.asarray(scores, dtype=np.float32)
+    best = float(scores.max()) if scores.size else 0.0
+    return scores / np.float32(best) if best > 0 else np.zeros_like(scores)
+
+
+def blended(cosine: np.ndarray, prior: np.ndarray, coliked: np.ndarray | None, blend: Blend
+            ) -> np.ndarray:
+    """The score of each candidate (arrays broadcast; ``coliked`` None: the query has no
+    co-liked neighbours)."""
+    p = np.float32(blend.prior_weight)
+    content = (1 - p) * np.asarray(cosine, dtype=np.float32) + p * prior
+    if coliked is None:
+        return content
+    c = np.float32(blend.coliked_weight)
+    return (1 - c) * content + c * coliked
+
+
+def _not_in(values: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """A mask of the ``values`` absent from ``others``: both hold tens of rows, where one
+    broadcast comparison costs less than ``np.isin``'s set-up or Python sets."""
+    if not others.size:
+        return np.ones(values.size, dtype=bool)
+    return (values[:, None] != others[None, :]).all(axis=1)
+
+
+def candidates(
+    content_rows: np.ndarray, coliked_rows: np.ndarray, coliked_scores: np.ndarray,
+    exclude: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The union of the content candidates (best first, already without ``exclude``) and the
+    co-liked neighbours not in ``exclude``: (rows, normalised co-liked score, is-new mask
+    of the rows whose cosine the caller has yet to compute)."""
+    coliked_rows = np.asarray(coliked_rows, dtype=np.int64)
+    keep = _not_in(coliked_rows, np.asarray(exclude, dtype=np.int64))
+    co_rows = coliked_rows[keep]
+    co_norm = normalised_coliked(np.asarray(coliked_scores)[keep])
+    content_rows = np.asarray(content_rows, dtype=np.int64)
+    new = _not_in(co_rows, content_rows)
+    rows = np.concatenate([content_rows, co_rows[new]])
+    # Each candidate's co-liked score: co_rows are distinct, so at most one match per row.
+    co = np.zeros(rows.size, dtype=np.float32)
+    if co_rows.size:
+        match = rows[:, None] == co_rows[None, :]
+        found = match.any(axis=1)
+        co[found] = co_norm[match[found].argmax(axis=1)]
+    is_new = np.zeros(rows.size, dtype=bool)
+    is_new[content_rows.size:] = True
+    return rows, co, is_new
+
+
+def save_prior(directory: Path, vote_average: np.ndarray, vote_count: np.ndarray) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    np.save(directory / PRIOR_FILE, quality_prior(vote_average, vote_count))
+
+
+def load_prior(directory: Path) -> np.ndarray | None:
+    path = directory / PRIOR_FILE
+    return np.load(path, mmap_mode="r") if path.is_file() else None
+
+
+@dataclass(frozen=True)
+class CoLiked:
+    """Per movie row, its co-liked neighbours in CSR layout, best first."""
+
+    offsets: np.ndarray  # int64, movies + 1
+    rows: np.ndarray  # int32
+    scores: np.ndarray  # float32 Jaccard
+    support: np.ndarray  # int32 viewers who liked both
+
+    @property
+    def movies(self) -> int:
+        return int(self.offsets.size - 1)
+
+    def of(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # Plain ndarray views of the memory-mapped files: NumPy's memmap subclass adds
+        # Python-level overhead to every operation on a slice.
+        a, b = int(self.offsets[row]), int(self.offsets[row + 1])
+        return (np.asarray(self.rows[a:b]), np.asarray(self.scores[a:b]),
+                np.asarray(self.support[a:b]))
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, array in zip(COLIKED_FILES, (self.offsets, self.rows, self.scores, self.support),
+                               strict=True):
+            np.save(directory / f"{name}.npy", array)
+
+    @classmethod
+    def load(cls, directory: Path, mmap: bool = True) -> CoLiked | None:
+        """The arrays saved in ``directory`` (memory-mapped), or None when there are none."""
+        if not all((directory / f"{name}.npy").is_file() for name in COLIKED_FILES):
+            return None
+        arrays = [np.load(directory / f"{name}.npy", mmap_mode="r" if mmap else None)
+                  for name in COLIKED_FILES]
+        return cls(*arrays)
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(a.nbytes for a in (self.offsets, self.rows, self.scores, self.support)))
+
+
+# --- serving -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One recommendation and what its score is made of."""
+
+    row: int
+    score: float
+    cosine: float  # content similarity with the query
+    content_share: float  # the factor on the cosine in the score: (1 - c) * (1 - p)
+    coliked: float  # the co-liked term of the score, c * normalised co-liked score
+    support: int  # viewers who liked both (0: not a co-liked neighbour)
+    fields: dict[str, float] = field(default_factory=dict)  # cosine terms by content field
+
+
+def recommend(index: Index, row: int, n: int, exclude: np.ndarray) -> list[Ranked]:
+    """The ``n`` best movies for ``row``, as the evaluation ranks them (``ranked`` in
+    ``evaluation/recommender.py``): content candidates re-ranked with the prior, plus the
+    co-liked neighbours where the build has them (``COLIKED_BLEND``), else content and
+    prior alone (``CONTENT_BLEND``); an index without a prior ranks by cosine."""
+    from data.recommender import top_rows  # imports this module: a cycle at module level
+
+    index.check_comparable(row)
+    exclude = np.asarray(exclude, dtype=np.int64)
+    if index.coliked is not None:
+        co_rows, co_scores, co_support = index.coliked.of(row)
+        keep = _not_in(co_rows.astype(np.int64), exclude)
+        co_rows, co_scores, co_support = co_rows[keep], co_scores[keep], co_support[keep]
+    else:
+        co_rows = co_support = np.zeros(0, dtype=np.int32)
+        co_scores = np.zeros(0, dtype=np.float32)
+    has = co_rows.size > 0
+    blend = COLIKED_BLEND if has else CONTENT_BLEND
+    if index.prior is None:
+        blend = Blend(blend.depth, 0.0, blend.coliked_weight)
+    # One pass over the query's postings gives every movie's cosine: the content candidates
+    # and the co-liked ones alike.
+    every = index.row_scores(row)
+    content = top_rows(every, max(blend.depth, n), exclude)
+    content_rows = np.fromiter((nb.row for nb in content), dtype=np.int64, count=len(content))
+    rows, co, _ = candidates(content_rows, co_rows, co_scores, exclude)
+    cosine = every[rows]
+    pr = np.asarray(index.prior)[rows] if index.prior is not None else np.zeros_like(cosine)
+    scores = blended(cosine, pr, co if has else None, blend)
+    order = np.lexsort((rows, -scores))[:n]
+    best = rows[order]
+    c = blend.coliked_weight if has else 0.0
+    share = (1 - c) * (1 - blend.prior_weight)
+    # Viewers who liked both, for the n results only (0: not a co-liked neighbour).
+    support = np.zeros(best.size, dtype=np.int64)
+    if has:
+        match = best[:, None] == co_rows[None, :].astype(np.int64)
+        found = match.any(axis=1)
+        support[found] = co_support[match[found].argmax(axis=1)]
+    fields = field_contributions(index, row, best)
+    return [
+        Ranked(r, s, cos, share, c * co_value, sup, parts)
+        for r, s, cos, co_value, sup, parts in zip(
+            best.tolist(), scores[order].tolist(), cosine[order].tolist(),
+            co[order].tolist(), support.tolist(), fields, strict=True)
+    ]
+
+
+def field_layout(index: Index) -> tuple[list[str], np.ndarray]:
+    """The index's fields and the first matrix column of each (fields are stacked in
+    order): from the saved index's meta, or the meta an in-memory index was given."""
+    meta = index.meta
+    if "fields" not in meta or "field_offsets" not in meta:
+        raise ValueError("the index's meta has no field layout (fields, field_offsets)")
+    names = list(meta["fields"])
+    return names, np.asarray([meta["field_offsets"][name] for name in names], dtype=np.int64)
+
+
+def _products(matrix: Sparse, a: int, rows: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The nonzero terms of the dot products of row ``a`` with each of ``rows``:
+    (which of ``rows``, column, product), on the CSR arrays (a handful of rows). Plain
+    ndarray views of the mapped arrays: NumPy's memmap subclass adds Python-level overhead
+    to every indexing."""
+    ptr, indices, data = (np.asarray(x) for x in (matrix.indptr, matrix.indices, matrix.data))
+    mine = indices[ptr[a] : ptr[a + 1]]
+    order = np.argsort(mine)
+    mine, values = mine[order], data[ptr[a] : ptr[a + 1]][order]
+    starts, ends = ptr[rows], ptr[rows + 1]
+    lengths = ends - starts
+    which = np.repeat(np.arange(rows.size), lengths)
+    at = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) + \
+        np.repeat(starts, lengths)
+    cols = indices[at]
+    if not mine.size:
+        return which[:0], cols[:0], np.zeros(0, dtype=np.float64)
+    pos = np.minimum(np.searchsorted(mine, cols), mine.size - 1)
+    hit = mine[pos] == cols
+    product = data[at[hit]].astype(np.float64) * values[pos[hit]]
+    return which[hit], cols[hit], product
+
+
+def field_contributions(index: Index, a: int, rows: Sequence[int] | np.ndarray
+                        ) -> list[dict[str, float]]:
+    """For each of ``rows``, how much each field adds to its cosine with movie ``a`` (the
+    terms of their dot product, summed per field)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if not rows.size:
+        return []
+    names, starts = field_layout(index)
+    which, cols, product = _products(index.by_movie, a, rows)
+    field_of = np.searchsorted(starts, cols, side="right") - 1
+    sums = np.bincount(which * len(names) + field_of, weights=product,
+                       minlength=rows.size * len(names)).reshape(rows.size, len(names))
+    return [dict(zip(names, values, strict=True)) for values in sums.tolist()]
