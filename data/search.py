@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
-import polars as pl
 from rapidfuzz import fuzz, process
 
 from data.text import fold
@@ -211,6 +210,8 @@ def _variants(word: str) -> set[str]:
 
 def _edit_postings(forms: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Variant hash -> keys having a word with that variant, as sorted values + CSR."""
+    import polars as pl  # index building runs in the ETL; a server worker never imports Polars
+
     lo, hi = EDIT_WORDS
     pairs = (
         pl.DataFrame({"key": np.arange(len(forms), dtype=np.int64), "word": forms},

@@ -196,3 +196,27 @@ def test_two_processes_share_the_mapped_pages(sample_build: Path) -> None:
 
 def catalog_bytes(build: Path) -> int:
     return (build / IMAGE_DIR / "movies.overview.data.npy").stat().st_size
+
+
+def test_a_worker_imports_no_table_or_learning_library(sample_build: Path) -> None:
+    """What keeps a worker small: serving (attach, a query with search, recommendations and
+    free text) needs NumPy only, never Polars, SciPy, scikit-learn or pandas."""
+    script = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from server.app import create_app
+        from server.settings import Settings
+        from data.catalog import Catalog
+        catalog = Catalog.load(Path({str(sample_build)!r}))
+        schema = create_app(Settings(data=Path({str(sample_build)!r})), catalog).state.endpoint.schema
+        result = schema.execute_sync(
+            '{{ searchMovies(query: "toy stroy") {{ movie {{ title }} }} '
+            'recommendations(title: "Toy Story") {{ movie {{ title }} reasons {{ kind }} }} '
+            'moviesLike(text: "space opera") {{ movie {{ title }} }} }}',
+            context_value={{"catalog": catalog, "image_base_url": ""}})
+        assert not result.errors, result.errors
+        print(sorted(m for m in ("polars", "scipy", "sklearn", "pandas") if m in sys.modules))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout.strip().splitlines()[-1]
+    assert out == "[]"

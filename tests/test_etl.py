@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+import etl.inputs
 import etl.pipeline
 import etl.publish
 from cli.main import EXIT_INPUT, EXIT_INVALID, app
@@ -68,7 +69,7 @@ def count_records(path: Path) -> int:
 def test_default_inputs_is_the_sample_without_raw_files(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(etl.pipeline, "RAW_DIR", tmp_path)
+    monkeypatch.setattr(etl.inputs, "RAW_DIR", tmp_path)
     assert default_inputs() == sample_inputs()
     (tmp_path / "movies_metadata.csv.gz").write_bytes(b"")
     assert default_inputs() == sample_inputs()  # credits still missing
