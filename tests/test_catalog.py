@@ -208,7 +208,8 @@ def test_a_worker_imports_no_table_or_learning_library(sample_build: Path) -> No
         from server.settings import Settings
         from data.catalog import Catalog
         catalog = Catalog.load(Path({str(sample_build)!r}))
-        schema = create_app(Settings(data=Path({str(sample_build)!r})), catalog).state.endpoint.schema
+        app = create_app(Settings(data=Path({str(sample_build)!r})), catalog)
+        schema = app.state.endpoint.schema
         result = schema.execute_sync(
             '{{ searchMovies(query: "toy stroy") {{ movie {{ title }} }} '
             'recommendations(title: "Toy Story") {{ movie {{ title }} reasons {{ kind }} }} '
