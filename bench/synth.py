@@ -936,65 +936,72 @@ def _chunk(
     rng: np.random.Generator,
 ) -> tuple[list[list[str]], list[list[str]], list[list[str]], dict[str, Any]]:
     n = hi - lo
-    t = plan.template[lo:hi]
-    flags = {k: v[t] for k, v in cal.t_flags.items()}
+    templates = plan.template[lo:hi]
+    flags = {k: v[templates] for k, v in cal.t_flags.items()}
     text = cal.t_text
 
     # Scalars: template value with jitter (zeros stay zeros: they mean "unknown").
-    budget = cal.t_budget[t]
-    jb = budget * np.exp(rng.normal(0, 0.25, n))
-    mag = 10.0 ** (np.floor(np.log10(np.maximum(jb, 1))) - 1)
-    budget = np.where(budget >= 1000, np.round(jb / mag) * mag, budget).astype(np.int64)
-    revenue = cal.t_revenue[t]
+    budget = cal.t_budget[templates]
+    jittered_budget = budget * np.exp(rng.normal(0, 0.25, n))
+    magnitude = 10.0 ** (np.floor(np.log10(np.maximum(jittered_budget, 1))) - 1)
+    budget = np.where(
+        budget >= 1000, np.round(jittered_budget / magnitude) * magnitude, budget
+    ).astype(np.int64)
+    revenue = cal.t_revenue[templates]
     revenue = np.where(
         revenue >= 1000, np.round(revenue * np.exp(rng.normal(0, 0.25, n))), revenue
     ).astype(np.int64)
-    runtime = cal.t_runtime[t]
+    runtime = cal.t_runtime[templates]
     runtime = np.where(runtime > 0, np.maximum(1, runtime + rng.integers(-4, 5, n)), runtime)
-    vc = cal.t_vote_count[t]
-    vc = np.where(vc >= 5, np.maximum(1, np.round(vc * np.exp(rng.normal(0, 0.3, n)))), vc).astype(
-        np.int64
+    vote_count = cal.t_vote_count[templates]
+    vote_count = np.where(
+        vote_count >= 5,
+        np.maximum(1, np.round(vote_count * np.exp(rng.normal(0, 0.3, n)))),
+        vote_count,
+    ).astype(np.int64)
+    vote_average = cal.t_vote_avg[templates]
+    vote_average = np.where(
+        vote_count >= 5, np.clip(np.round(vote_average + rng.normal(0, 0.25, n), 1), 0, 10),
+        vote_average,
     )
-    va = cal.t_vote_avg[t]
-    va = np.where(vc >= 5, np.clip(np.round(va + rng.normal(0, 0.25, n), 1), 0, 10), va)
-    va = np.where(vc == 0, 0.0, va)
-    pop = cal.t_popularity[t] * np.exp(rng.normal(0, 0.3, n))
+    vote_average = np.where(vote_count == 0, 0.0, vote_average)
+    pop = cal.t_popularity[templates] * np.exp(rng.normal(0, 0.3, n))
     pop = np.where(pop > 0, np.maximum(np.round(pop, 6), 1e-4), 0.0)
     exp_rows = plan.pop_exponent[lo:hi]
     pop[exp_rows] = rng.integers(1, 100, int(exp_rows.sum())) * 1e-6  # reads like '8.2e-05'
-    dates = cal.t_date[t] + 7 * rng.integers(-26, 27, n)  # whole weeks keep the weekday
+    dates = cal.t_date[templates] + 7 * rng.integers(-26, 27, n)  # whole weeks keep the weekday
     date_text = np.datetime_as_string(dates.astype("datetime64[D]")).tolist()
     empty = plan.empty_date[lo:hi]
 
     # Text.
     stub = plan.stub[lo:hi]
-    ov_len = cal.t_overview_words[t].copy()
+    ov_len = cal.t_overview_words[templates].copy()
     ov_len[stub & (ov_len < 8)] = 30  # a split record needs an overview to split
     overview: list[str | None] = [None] * n
-    chains = cal.t_chain[t]
+    chains = cal.t_chain[templates]
     for ci in np.unique(chains[ov_len > 0]):
         idx = np.flatnonzero((chains == ci) & (ov_len > 0))
         for i, s in zip(
             idx.tolist(), cal.overview_chains[ci].sample(ov_len[idx], rng), strict=True
         ):
             overview[i] = s if s[-1] in ".!?\"'" else s.rstrip(",;:-") + "."
-    tag_idx = np.flatnonzero(cal.t_tagline_words[t] > 0)
+    tag_idx = np.flatnonzero(cal.t_tagline_words[templates] > 0)
     taglines = [""] * n
     for i, s in zip(
         tag_idx.tolist(),
-        cal.tagline_chain.sample(cal.t_tagline_words[t][tag_idx], rng),
+        cal.tagline_chain.sample(cal.t_tagline_words[templates][tag_idx], rng),
         strict=True,
     ):
         taglines[i] = s
-    titles = cal.title_chain.sample(cal.t_title_words[t], rng)
+    titles = cal.title_chain.sample(cal.t_title_words[templates], rng)
     subtitles = cal.title_chain.sample(np.full(n, 2), rng)
     numbered = rng.random(n) < 0.6
     orig_pick = rng.random(n)
     posters = _image_paths(plan.movie_id[lo:hi], 1)
 
     # Companies and keywords: keep half of the template's entries, redraw the rest.
-    comp_lists = [cal.t_companies[i] for i in t.tolist()]
-    kw_lists = [cal.t_keywords[i] for i in t.tolist()]
+    comp_lists = [cal.t_companies[i] for i in templates.tolist()]
+    kw_lists = [cal.t_keywords[i] for i in templates.tolist()]
     n_comp = sum(len(c) for c in comp_lists)
     n_kw = sum(len(k) for k in kw_lists)
     comp_keep = rng.random(n_comp) < _KEEP_TEMPLATE_ITEM
@@ -1003,21 +1010,19 @@ def _chunk(
     kw_draw = _draw(cal.keywords[1], rng, n_kw)
 
     # Cast: template structure, synthetic people and characters.
-    cast_len = cal.cast_len[t]
+    cast_len = cal.cast_len[templates]
     cast_total = int(cast_len.sum())
-    cast_src = np.repeat(cal.cast_off[t] - np.cumsum(cast_len) + cast_len, cast_len) + np.arange(
-        cast_total
-    )
+    cast_starts = cal.cast_off[templates] - np.cumsum(cast_len) + cast_len
+    cast_src = np.repeat(cast_starts, cast_len) + np.arange(cast_total)
     cast_people = people.draw(0, rng, cast_total)
     char_draw = rng.integers(0, len(cal.characters), cast_total).tolist()
     cast_credit = _credit_ids(rng, cast_total)
 
     # Crew: template (department, job) list; people from that department's pool.
-    crew_len = cal.crew_len[t]
+    crew_len = cal.crew_len[templates]
     crew_total = int(crew_len.sum())
-    crew_src = np.repeat(cal.crew_off[t] - np.cumsum(crew_len) + crew_len, crew_len) + np.arange(
-        crew_total
-    )
+    crew_starts = cal.crew_off[templates] - np.cumsum(crew_len) + crew_len
+    crew_src = np.repeat(crew_starts, crew_len) + np.arange(crew_total)
     crew_dept = cal.crew_dept[crew_src]
     crew_people = np.empty(crew_total, np.int64)
     for d in range(len(cal.departments)):
@@ -1058,7 +1063,7 @@ def _chunk(
     ci = wi = ki = ke = 0
     for i in range(n):
         m = lo + i
-        ti = int(t[i])
+        ti = int(templates[i])
         mid = str(int(plan.movie_id[m]))
 
         # credits row
@@ -1167,8 +1172,8 @@ def _chunk(
             taglines[i],
             title,
             text["video"][ti],
-            _fmt_float(va[i]),
-            str(vc[i]),
+            _fmt_float(vote_average[i]),
+            str(vote_count[i]),
         ]
         if stub[i]:
             # The real split: an unquoted line break inside the overview ended the record.
@@ -1182,7 +1187,7 @@ def _chunk(
             copy = list(row)
             if conflict:  # re-scraped copies differ in the volatile columns
                 copy[10] = _fmt_float(round(pop[i] * float(rng.uniform(0.8, 1.2)) + 1e-4, 6))
-                copy[23] = str(vc[i] + int(rng.integers(1, 4)))
+                copy[23] = str(vote_count[i] + int(rng.integers(1, 4)))
             movie_copies.append((len(movies) + int(rng.integers(0, 20)), copy))
         movies.append(row)
     stats["cast_entries"] = cast_total

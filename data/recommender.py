@@ -39,7 +39,8 @@ PHRASE_FIELDS = ("genres", "keywords")
 TOKEN_FIELDS = ("collection", "director", "cast", "companies", "language")
 FIELDS = TEXT_FIELDS + TOKEN_FIELDS
 
-# Chosen with the offline evaluation (``movies evaluate``; its report explains the search).
+# Chosen by the offline evaluation's coordinate search (``evaluation/recommender.py`` says how
+# and with what results).
 DEFAULT_WEIGHTS: dict[str, float] = {
     "overview": 1.0,
     "tagline": 0.25,
