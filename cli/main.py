@@ -447,7 +447,8 @@ def evaluate(
         read = evaluation.Ratings.read(ratings, links, prepared.truth.ids)
         Console().print(evaluation.tune(prepared, read, log=lambda line: err.log(line)))
         return
-    report = evaluation.evaluate(data or DEFAULT_BUILD, ratings, links, seed=seed)
+    with progress("evaluate", (*evaluation.STEPS, *evaluation.RECOMMENDERS)) as step:
+        report = evaluation.evaluate(data or DEFAULT_BUILD, ratings, links, seed=seed, step=step)
     if markdown:
         typer.echo(evaluation.markdown(report))
     else:

@@ -609,17 +609,25 @@ def score_row(name: str, description: str, lists: Lists, truth: Truth,
     )
 
 
+# What ``evaluate`` reports to its ``step`` callback, in order (then each recommender's name).
+STEPS = ("fit the fields", "content neighbours")
+RECOMMENDERS = ("random", "most popular", "overview TF-IDF", "content", "content + prior",
+                "content + prior + co-liked")
+
+
 def evaluate(
     build: Path, ratings: Path | None = None, links: Path | None = None, seed: int = 0,
     weights: Mapping[str, float] | None = None, prior: rerank.Prior = rerank.PRIOR,
     content_blend: rerank.Blend = rerank.CONTENT_BLEND,
     coliked_blend: rerank.Blend = rerank.COLIKED_BLEND, prepared: Prepared | None = None,
+    step: Callable[[str], object] = lambda _step: None,
 ) -> EvaluationReport:
     """Every recommender's top-10 lists over every movie, scored on both halves. Without
     ``ratings`` and ``links`` only the catalogue numbers (collection hit, coverage,
     popularity bias) exist, and the co-liked row is left out."""
     started = time.perf_counter()
     k = K
+    step(STEPS[0])
     data = prepared or Prepared.load(build)
     truth = data.truth
     weights = dict(weights or DEFAULT_WEIGHTS)
@@ -628,6 +636,7 @@ def evaluate(
     read = Ratings.read(ratings, links, truth.ids) if ratings and links else None
     quality = rerank.quality_prior(*data.votes(), prior)
     deepest = max(content_blend.depth, coliked_blend.depth, k)
+    step(STEPS[1])
     content = gather(ours_matrix, truth, deepest)
     no_prior = rerank.Blend(k, 0.0, 0.0)
     runs: list[tuple[str, str, Callable[[], Lists]]] = [
@@ -652,6 +661,7 @@ def evaluate(
         ))
     rows, lists = [], {}
     for name, description, run in runs:
+        step(name)
         lists[name] = run()
         relevances = ("other viewers",) if name.endswith("co-liked") else None
         rows.append(score_row(name, description, lists[name], truth, read, relevances))
