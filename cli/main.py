@@ -348,6 +348,9 @@ def bench(
         callback=_scale_list,
         help="run the growth curve over these scales, e.g. 0.25,0.5,1,2,4")] = None,
     soak: Annotated[bool, typer.Option(help="run the 60 s soak instead")] = False,
+    hostile: Annotated[bool, typer.Option(
+        help="with --soak: run the normal mix alone, then beside hostile clients (fragment "
+             "explosions, maximum-cost batches, expensive resolvers)")] = False,
     soak_seconds: Annotated[float, typer.Option(callback=_positive,
                                                 help="soak duration")] = 60.0,
     container: Annotated[bool, typer.Option(help="soak the image under --memory 512m with "
@@ -388,6 +391,14 @@ def bench(
             inputs = suite.prepare_inputs(scale, seed, out, step)
             build = out / "soak-build"
             suite.etl_ours(inputs, build)
+            if hostile:
+                from bench import hostile as hostile_mod
+
+                found = hostile_mod.soak(build, soak_seconds, 32, step)
+                (out / "hostile.json").write_text(json.dumps(found, indent=2))
+                (out / "hostile.md").write_text(hostile_mod.markdown(found))
+                Console().print(hostile_mod.markdown(found))
+                raise typer.Exit(0 if "skipped" in found or all(found["met"].values()) else 1)
             result = soak_mod.soak(build, soak_seconds, 32, step)
             (out / "soak.json").write_text(json.dumps(result, indent=2))
             Console().print_json(data=result)

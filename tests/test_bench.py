@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bench import growth, measure, memory, soak, suite, targets
+from bench import growth, hostile, measure, memory, soak, suite, targets
 
 SCALE = 0.02
 
@@ -80,6 +80,13 @@ def test_growth_and_soak_smoke(results: tuple[dict[str, Any], Path], tmp_path: P
         pytest.skip("wrk is not installed (.ci/run installs it)")
     soaked = soak.soak(workdir / "build", seconds=2, connections=4, step=lambda _s: None)
     assert soaked["errors"] == 0 and soaked["requests"] > 0 and soaked["healthy_after"]
+    # The hostile soak: every hostile request is answered (coded 2xx/4xx), never with a 5xx,
+    # and the normal mix beside it keeps working (timing is for the full run, not CI).
+    found = hostile.soak(workdir / "build", seconds=2, connections=4, step=lambda _s: None)
+    assert found["hostile_requests"] > 0 and found["server_errors"] == 0
+    assert found["beside_hostile"]["requests"] > 0 and found["healthy_after"]
+    assert not [code for code in found["hostile_statuses"] if code.startswith("5")]
+    assert "| 5xx answers | 0 |" in hostile.markdown(found)
 
 
 def test_memory_split_adds_up() -> None:
