@@ -10,6 +10,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -77,12 +78,13 @@ class SecurityHeaders:
     """Security headers on every answer: a strict CSP for JSON and files, one that lets the
     demo page and GraphiQL run their own scripts (and nothing else) for HTML."""
 
-    def __init__(self, app: ASGIApp, script_hashes: str) -> None:
+    def __init__(self, app: ASGIApp, script_hashes: str, image_origin: str = "") -> None:
         self.app = app
         common = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
                   (b"x-frame-options", b"DENY")]
         html_csp = ("default-src 'self'; script-src 'self'" + script_hashes + "; "
-                    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' "
+                    "style-src 'self' 'unsafe-inline'; img-src 'self' data:" + image_origin + "; "
+                    "font-src 'self' "
                     "data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
                     "form-action 'self'; frame-ancestors 'none'")
         self.html = [*common, (b"content-security-policy", html_csp.encode())]
@@ -161,7 +163,11 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
                                          "extensions": {"code": NOT_FOUND_HTTP}}]},
                             status_code=404)
 
-    middleware = [Middleware(SecurityHeaders, script_hashes=_script_hashes(GRAPHIQL_HTML))]
+    # Posters and profile pictures come from the image host (TMDB's by default).
+    image_host = urlsplit(settings.image_base_url)
+    image_origin = f" {image_host.scheme}://{image_host.netloc}" if image_host.netloc else ""
+    middleware = [Middleware(SecurityHeaders, script_hashes=_script_hashes(GRAPHIQL_HTML),
+                             image_origin=image_origin)]
     if settings.cors_origins:
         middleware.append(Middleware(
             CORSMiddleware, allow_origins=list(settings.cors_origins),
