@@ -12,7 +12,7 @@ from enum import Enum
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from data import rerank
+from data import deadline, rerank
 from data.catalog import Catalog
 from data.errors import BadInput, NotFound
 from data.recommender import Index, title_terms
@@ -295,6 +295,7 @@ def movie_namesakes(catalog: Catalog, movie: int) -> list[int]:
 def search_movies(catalog: Catalog, query: str, limit: int) -> list[Hit]:
     """Fuzzy, accent-insensitive search over titles and original titles: movie rows, best
     first (``data.search`` says how they are ranked); nothing when nothing is close."""
+    deadline.check()
     _text(query, "query")
     return catalog.title_search.search(query, limit)
 
@@ -308,6 +309,7 @@ def _role_mask(catalog: Catalog, role: Role | None) -> np.ndarray | None:
 def search_people(catalog: Catalog, query: str, role: Role | None, limit: int) -> list[Hit]:
     """Fuzzy search over the names of actors and directors (or one of the two): person rows,
     best first; among near-equal names the more credited first."""
+    deadline.check()
     _text(query, "query")
     return catalog.people_search.search(query, limit, _role_mask(catalog, role))
 
@@ -335,6 +337,7 @@ def filter_movies(
     catalog: Catalog, where: MovieFilter, sort: SortKey, descending: bool
 ) -> np.ndarray:
     """Movie rows matching ``where``, ordered by ``sort`` (ties by id)."""
+    deadline.check()
     order = catalog.sorted_rows(sort.value, descending)
     mask = np.ones(catalog.n_movies, dtype=bool)
     years = catalog.movies.numbers("release_year")
@@ -438,6 +441,7 @@ def _shared(catalog: Catalog, a: int, b: int) -> list[Reason]:
 def recommend(catalog: Catalog, row: int, n: int) -> list[Recommendation]:
     """The ``n`` movies most similar to ``row``; never the movie itself or a duplicate row of
     it (same title and year under another id)."""
+    deadline.check()
     index = _index(catalog)
     check_n(n)
     movie = catalog.movies.get([row], ("title_key", "release_year"))[0]
@@ -480,6 +484,7 @@ def _reasons(catalog: Catalog, index: Index, a: int, found: rerank.Ranked) -> li
 
 def movies_like(catalog: Catalog, text: str, n: int) -> list[Recommendation]:
     """Movies whose documents best match free ``text`` through the same vectorizer."""
+    deadline.check()
     index = _index(catalog)
     check_n(n)
     if len(text) > MAX_TEXT * 5:

@@ -10,8 +10,8 @@ from typing import Generic, TypeVar
 import numpy as np
 import strawberry
 
+from data import deadline
 from data.errors import BadInput
-from schema import deadline
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20

@@ -41,6 +41,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from data import deadline
 from data.catalog import Catalog
 from data.errors import (  # the one registry of codes
     BAD_REQUEST,
@@ -57,7 +58,6 @@ from data.errors import (  # the one registry of codes
     UNSUPPORTED_MEDIA_TYPE,
 )
 from data.errors import NOT_FOUND as NOT_FOUND_HTTP
-from schema import deadline
 from server import limits
 from server.cache import Answer, PersistedQueries, ResponseCache, etag, request_key, sha256_hex
 from server.observability import CACHE, ERRORS, LATENCY, REQUESTS, OperationLabels, log

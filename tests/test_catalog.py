@@ -221,3 +221,28 @@ def test_a_worker_imports_no_table_or_learning_library(sample_build: Path) -> No
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True).stdout.strip().splitlines()[-1]
     assert out == "[]"
+
+
+def test_the_data_layer_stops_at_the_deadline(catalog: Catalog) -> None:
+    """Every data-layer entry point whose work grows with the request checks the deadline, so
+    `similar` nested in `similar` (or many aliased searches) stop instead of running on."""
+    from data import deadline, lookups
+
+    row = catalog.movie_row(862)
+    assert row is not None
+    calls = [
+        lambda: lookups.recommend(catalog, row, 5),
+        lambda: lookups.movies_like(catalog, "toys come to life", 5),
+        lambda: lookups.search_movies(catalog, "toy story", 5),
+        lambda: lookups.search_people(catalog, "tom hanks", None, 5),
+        lambda: lookups.filter_movies(catalog, lookups.MovieFilter(), lookups.SortKey.TITLE,
+                                      False),
+    ]
+    try:
+        deadline.start(-1.0)  # already past
+        for call in calls:
+            with pytest.raises(deadline.Timeout):
+                call()
+    finally:
+        deadline.start(None)
+    assert lookups.recommend(catalog, row, 5)  # no deadline: answers as before

@@ -27,8 +27,7 @@ import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
-from data import lookups
-from schema import deadline
+from data import deadline, lookups
 from server import endpoint
 from server.app import create_app, per_thread
 from server.cache import Answer, PersistedQueries, ResponseCache

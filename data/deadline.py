@@ -1,8 +1,9 @@
 """A per-request execution deadline, checked cooperatively where work can grow.
 
 Resolvers run synchronously, so a timeout cannot pre-empt them; instead the places whose work
-grows with a query (pagination, nested lists) call ``check()``, which raises once the request's
-time is up. The server sets the deadline for each operation.
+grows with a query (pagination, nested lists, each recommendation, search or browse in the data
+layer) call ``check()``, which raises once the request's time is up. The server sets the
+deadline for each operation, and answers TIMEOUT at a hard stop shortly after it anyway.
 """
 
 from __future__ import annotations
