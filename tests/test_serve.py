@@ -74,8 +74,19 @@ def test_workers_keep_the_pinned_build_until_sighup(sample_build: Path, tmp_path
         return seen
 
     like = {"query": '{ moviesLike(text: "toys come to life", n: 1) { movie { title } } }'}
+    log = tmp_path / "serve.log"
+
+    def workers_started() -> int:
+        return log.read_text(errors="replace").count("Application startup complete.")
+
     try:
         wait_ready(url + "/readyz", process)
+        # Both workers attached (one answering is enough for /readyz): a worker still
+        # starting would look for the pinned build after it is pruned below.
+        deadline = time.monotonic() + 120
+        while workers_started() < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert workers_started() == 2
         before = built_at()
         link.unlink()
         link.symlink_to(second)  # a new build is published
@@ -84,7 +95,7 @@ def test_workers_keep_the_pinned_build_until_sighup(sample_build: Path, tmp_path
         answer = httpx.post(url + "/graphql", json=like, timeout=10).json()
         assert "errors" not in answer, answer
         os.kill(process.pid, signal.SIGHUP)
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline and built_at() != {"2030-01-01T00:00:00+00:00"}:
             time.sleep(1)
         assert built_at() == {"2030-01-01T00:00:00+00:00"}
