@@ -35,7 +35,6 @@ from data.recommender import Index
 from data.search import NameIndex
 
 ENTITIES = ("genres", "companies", "countries", "languages", "keywords", "collections")
-ENTITY_KEYS = {"countries": "iso_3166_1", "languages": "iso_639_1"}  # others: "id"
 
 
 class Table:

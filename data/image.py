@@ -85,13 +85,6 @@ class Codes:
         values = self.values
         return [None if c == NULL_INT else values[c] for c in self.codes[index].tolist()]
 
-    def code_of(self, value: str) -> int | None:
-        """The code of ``value`` (exact), or None when no row has it."""
-        try:
-            return self.values.index(value)
-        except ValueError:
-            return None
-
 
 class Numbers:
     """A numeric or date column; ``kind`` says how a stored value reads back."""
@@ -167,13 +160,6 @@ class KeyIndex:
                 return self._rows.of(entry)
             at += 1
         return None
-
-    def keys(self) -> list[str]:
-        """Every key, best-ranked entries first (for fuzzy suggestions)."""
-        return [k or "" for k in self._texts.take(range(len(self._texts)))]
-
-    def rows_of_entry(self, entry: int) -> np.ndarray:
-        return self._rows.of(entry)
 
 
 # --- the image on disk -----------------------------------------------------------------------
