@@ -60,6 +60,10 @@ class Table:
         return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(),
                                                                          strict=True)]
 
+    def take(self, rows: Sequence[int] | np.ndarray, field: str) -> list[Any]:
+        """One column's values for ``rows``, in one gather."""
+        return self._columns[field].take(np.asarray(rows, dtype=np.int64))
+
     def numbers(self, field: str) -> np.ndarray:
         """A numeric column as a read-only array, for vectorised work over all rows."""
         column = self._columns[field]

@@ -63,7 +63,18 @@ class Strings:
         return self.data[start:end].tobytes().decode()
 
     def take(self, rows: Iterable[int]) -> list[str | None]:
-        return [self.get(int(row)) for row in rows]
+        # Offsets as Python ints in one go and slices of a memoryview: a quarter of the cost
+        # of ``get`` per row, which reads NumPy scalars.
+        index = rows if isinstance(rows, np.ndarray) else np.fromiter(rows, dtype=np.int64)
+        blob = memoryview(self.data.data)  # the buffer of the mapped bytes
+        values: list[str | None] = [
+            str(blob[start:end], "utf-8")
+            for start, end in zip(self.offsets[index].tolist(),
+                                  self.offsets[index + 1].tolist(), strict=True)]
+        if self.valid is not None:
+            for i in np.flatnonzero(~self.valid[index]).tolist():
+                values[i] = None
+        return values
 
 
 class Codes:

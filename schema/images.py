@@ -13,7 +13,9 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
-DEFAULT_IMAGE_BASE_URL = "https://image.tmdb.org/t/p/"
+from data.paths import TMDB_IMAGE_BASE_URL
+
+DEFAULT_IMAGE_BASE_URL = TMDB_IMAGE_BASE_URL
 
 
 @strawberry.enum(description="TMDB poster sizes (width in pixels, or the original file).")

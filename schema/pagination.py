@@ -59,15 +59,19 @@ class Edge(Generic[T]):
     node: T
 
 
+def _edges(root: Connection[T]) -> list[Edge[T]]:
+    # Cursors only when asked for: most pages are read as ``nodes``.
+    return [Edge(cursor=encode_cursor(root.start + i), node=node)
+            for i, node in enumerate(root.nodes)]
+
+
 @strawberry.type
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
+    edges: list[Edge[T]] = strawberry.field(resolver=_edges)
     page_info: PageInfo
     total_count: int
-
-    @strawberry.field(description="The nodes of this page, without cursors.")
-    def nodes(self) -> list[T]:
-        return [edge.node for edge in self.edges]
+    nodes: list[T] = strawberry.field(description="The nodes of this page, without cursors.")
+    start: strawberry.Private[int] = 0  # offset of the page's first node
 
 
 def paginate(
@@ -83,15 +87,15 @@ def paginate(
     size = check_first(first)
     start = decode_cursor(after) + 1 if after is not None else 0
     window = np.asarray(rows[start : start + size], dtype=np.int64)
-    edges = [Edge(cursor=encode_cursor(start + i), node=node)
-             for i, node in enumerate(make(window))]
+    nodes = make(window)
     return Connection(
-        edges=edges,
+        nodes=nodes,
+        start=start,
         page_info=PageInfo(
             has_next_page=start + len(window) < len(rows),
             has_previous_page=start > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=encode_cursor(start) if nodes else None,
+            end_cursor=encode_cursor(start + len(nodes) - 1) if nodes else None,
         ),
         total_count=len(rows),
     )

@@ -203,7 +203,7 @@ class Query:
     def actor(self, info: Info, name: str | None = None, id: int | None = None) -> Actor:
         cat = catalog(info)
         match = lookups.resolve_person(cat, lookups.Role.ACTOR, name, id)
-        return Actor(cat=cat, row=match.row)
+        return Actor.at(cat, match.row)
 
     @strawberry.field(
         description="6. get_director: a director by name or TMDB person id, with total "
@@ -212,7 +212,7 @@ class Query:
     def director(self, info: Info, name: str | None = None, id: int | None = None) -> Director:
         cat = catalog(info)
         match = lookups.resolve_person(cat, lookups.Role.DIRECTOR, name, id)
-        return Director(cat=cat, row=match.row)
+        return Director.at(cat, match.row)
 
     @strawberry.field(
         description="7. recomendacion: the n movies most similar to a title (1-50)."
@@ -249,7 +249,7 @@ class Query:
         cat = catalog(info)
         which = None if role is None else lookups.Role(role.value)
         hits = lookups.search_people(cat, query, which, check_first(first))
-        return [PersonHit(person=Person(cat=cat, row=h.target), score=h.score, matched=h.field)
+        return [PersonHit(person=Person.at(cat, h.target), score=h.score, matched=h.field)
                 for h in hits]
 
     @strawberry.field(description=f"Browse movies: filter and sort; pages of up to {MAX_PAGE}.")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Iterable
-from typing import Any, ClassVar
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import strawberry
@@ -161,74 +161,59 @@ def _entities(cls: type, cat: Catalog, rows: Iterable[int]) -> list[Any]:
 
 @strawberry.type(description="A cast member's credit in one movie.")
 class CastCredit:
-    cat: strawberry.Private[Catalog]
-    entry: strawberry.Private[int]
-    values: strawberry.Private[dict[str, Any]]
-
-    @strawberry.field
-    def actor(self) -> Actor:
-        return Actor(cat=self.cat, row=int(self.values["person"]))
-
-    @strawberry.field
-    def movie(self) -> Movie:
-        return Movie(cat=self.cat, row=int(self.values["movie"]))
-
-    @strawberry.field
-    def character(self) -> str | None:
-        return self.values["character"]
-
-    @strawberry.field(description="Billing order, 0 first.")
-    def order(self) -> int:
-        return int(self.values["order"])
+    # Plain values, not resolvers: a page of credits is read field by field, and a field
+    # without a resolver is the cheapest thing GraphQL execution does.
+    actor: Actor
+    movie: Movie
+    character: str | None
+    order: int = strawberry.field(description="Billing order, 0 first.")
 
 
 def cast_page(cat: Catalog, entries: np.ndarray) -> list[CastCredit]:
     rows = cat.cast.get(entries, ("movie", "person", "order", "character"))
-    return [CastCredit(cat=cat, entry=int(e), values=v)
-            for e, v in zip(entries.tolist(), rows, strict=True)]
+    actors = Actor.page(cat, [v["person"] for v in rows])
+    return [CastCredit(actor=actor, movie=Movie(cat=cat, row=int(v["movie"])),
+                       character=v["character"], order=int(v["order"]))
+            for actor, v in zip(actors, rows, strict=True)]
 
 
 @strawberry.type(description="A crew member's credit in one movie.")
 class CrewCredit:
-    cat: strawberry.Private[Catalog]
-    entry: strawberry.Private[int]
-    values: strawberry.Private[dict[str, Any]]
-
-    @strawberry.field
-    def person(self) -> Person:
-        return Person(cat=self.cat, row=int(self.values["person"]))
-
-    @strawberry.field
-    def movie(self) -> Movie:
-        return Movie(cat=self.cat, row=int(self.values["movie"]))
-
-    @strawberry.field
-    def department(self) -> str:
-        return self.values["department"]
-
-    @strawberry.field
-    def job(self) -> str:
-        return self.values["job"]
+    person: Person
+    movie: Movie
+    department: str
+    job: str
 
 
 def crew_page(cat: Catalog, entries: np.ndarray) -> list[CrewCredit]:
     rows = cat.crew.get(entries, ("movie", "person", "department", "job"))
-    return [CrewCredit(cat=cat, entry=int(e), values=v)
-            for e, v in zip(entries.tolist(), rows, strict=True)]
+    people = Person.page(cat, [v["person"] for v in rows])
+    return [CrewCredit(person=person, movie=Movie(cat=cat, row=int(v["movie"])),
+                       department=v["department"], job=v["job"])
+            for person, v in zip(people, rows, strict=True)]
 
 
 @strawberry.interface(description="What every view of a person (Person, Actor, Director) has.")
 class PersonInfo:
     cat: strawberry.Private[Catalog]
     row: strawberry.Private[int]
+    # A plain value read when the object is made (``at``, ``page``): the field lists of
+    # people ask most, and a field without a resolver costs GraphQL execution least.
+    name: str
+
+    @classmethod
+    def at(cls, cat: Catalog, row: int) -> Self:
+        return cls(cat=cat, row=row, name=cat.people.value(row, "name"))
+
+    @classmethod
+    def page(cls, cat: Catalog, rows: Sequence[int] | np.ndarray) -> list[Self]:
+        rows = np.asarray(rows, dtype=np.int64)
+        return [cls(cat=cat, row=r, name=name)
+                for r, name in zip(rows.tolist(), cat.people.take(rows, "name"), strict=True)]
 
     @strawberry.field(description="TMDB person id.")
     def tmdb_id(self) -> int:
         return int(self.cat.people.value(self.row, "id"))
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.cat.people.value(self.row, "name")
 
     @strawberry.field(description="TMDB gender code: 0 unknown, 1 female, 2 male.")
     def gender(self) -> int | None:
@@ -244,15 +229,16 @@ class PersonInfo:
 
     @strawberry.field(description="This person's acting side, if they have cast credits.")
     def as_actor(self) -> Actor | None:
-        return Actor(cat=self.cat, row=self.row) if self.cat.cast_counts[self.row] else None
+        return Actor.at(self.cat, self.row) if self.cat.cast_counts[self.row] else None
 
     @strawberry.field(description="This person's directing side, if they directed.")
     def as_director(self) -> Director | None:
-        return Director(cat=self.cat, row=self.row) if self.cat.directed_counts[self.row] else None
+        return (Director.at(self.cat, self.row) if self.cat.directed_counts[self.row]
+                else None)
 
     @strawberry.field(description="This person in every role, with all credits.")
     def as_person(self) -> Person:
-        return Person(cat=self.cat, row=self.row)
+        return Person.at(self.cat, self.row)
 
 
 @strawberry.type(description="Anyone credited in the cast or crew.")
@@ -334,7 +320,7 @@ class Actor(PersonRole, Node):
     @strawberry.field(description="Other actors with the same name; non-empty = ambiguous.")
     def namesakes(self) -> list[Actor]:
         rows = lookups.namesakes(self.cat, lookups.Role.ACTOR, self.row)
-        return [Actor(cat=self.cat, row=r) for r in rows]
+        return Actor.page(self.cat, rows)
 
 
 @strawberry.type(description="A person as a director: films credited with job Director.")
@@ -348,7 +334,7 @@ class Director(PersonRole, Node):
     @strawberry.field(description="Other directors with the same name; non-empty = ambiguous.")
     def namesakes(self) -> list[Director]:
         rows = lookups.namesakes(self.cat, lookups.Role.DIRECTOR, self.row)
-        return [Director(cat=self.cat, row=r) for r in rows]
+        return Director.page(self.cat, rows)
 
 
 # --- recommendations -----------------------------------------------------------------------
@@ -551,8 +537,7 @@ class Movie(Node):
 
     @strawberry.field
     def directors(self) -> list[Director]:
-        return [Director(cat=self.cat, row=int(p))
-                for p in self.cat.movie_directors.of(self.row).tolist()]
+        return Director.page(self.cat, self.cat.movie_directors.of(self.row))
 
     @strawberry.field(description="Other movies with exactly the same title, most voted first.")
     def namesakes(self, info: Info) -> list[Movie]:
@@ -586,7 +571,7 @@ def resolve_node(cat: Catalog, value: str) -> Node:
             if row is not None:
                 views: dict[str, type[Person | Actor | Director]] = {
                     "Person": Person, "Actor": Actor, "Director": Director}
-                node = views[kind](cat=cat, row=row)
+                node = views[kind].at(cat, row)
                 if kind == "Person" or (node.as_actor() if kind == "Actor" else node.as_director()):
                     return node
         elif kind in _ENTITY_TYPES:

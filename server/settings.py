@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from data.paths import DEFAULT_BUILD
-from schema.images import DEFAULT_IMAGE_BASE_URL
+# Not schema.images: the supervisor reads settings, and importing schema/ builds every type.
+from data.paths import DEFAULT_BUILD, TMDB_IMAGE_BASE_URL
 
 PROFILES = ("development", "production")
 
@@ -55,7 +55,7 @@ class Settings:
     body_timeout_s: float = 10.0
     max_connections: int = 1000
     # TMDB's documented image base URL; posterUrl / profileUrl append size and path to it.
-    image_base_url: str = DEFAULT_IMAGE_BASE_URL
+    image_base_url: str = TMDB_IMAGE_BASE_URL
 
     @classmethod
     def for_profile(cls, profile: str) -> Settings:

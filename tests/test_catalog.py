@@ -223,6 +223,18 @@ def test_a_worker_imports_no_table_or_learning_library(sample_build: Path) -> No
     assert out == "[]"
 
 
+def test_the_supervisor_imports_neither_the_schema_nor_the_catalog() -> None:
+    """Start-up to ready: the supervisor only binds the socket and spawns workers, so it must
+    not pay for building every GraphQL type or loading NumPy (settings once pulled in the
+    whole schema through its image-URL default)."""
+    script = ("import sys, server.run, server.settings, cli.main; "
+              "print(sorted(m for m in ('schema', 'strawberry', 'data.catalog', 'numpy') "
+              "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout.strip().splitlines()[-1]
+    assert out == "[]"
+
+
 def test_the_data_layer_stops_at_the_deadline(catalog: Catalog) -> None:
     """Every data-layer entry point whose work grows with the request checks the deadline, so
     `similar` nested in `similar` (or many aliased searches) stop instead of running on."""
