@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 from data import deadline, rerank
 from data.catalog import Catalog
 from data.errors import BadInput, NotFound
-from data.recommender import Index, title_terms
+from data.recommender import title_terms
 from data.search import Hit
 from data.text import fold
 
@@ -406,35 +406,51 @@ def _index(catalog: Catalog):
     return catalog.index
 
 
-def _unique(values: list[int]) -> list[int]:
-    return list(dict.fromkeys(values))
+@dataclass(frozen=True)
+class _Shareable:
+    """What a movie can have in common with another, read once per movie."""
+
+    collection: int | None
+    people: dict[ReasonKind, list[int]]  # directors, cast in billing order (distinct)
+    entities: dict[ReasonKind, list[int]]  # genres, keywords in credit order
+    title_words: list[str]
 
 
-def _shared(catalog: Catalog, a: int, b: int) -> list[Reason]:
-    """What movies ``a`` and ``b`` have in common, most telling first."""
+_PEOPLE_LIMITS = {ReasonKind.DIRECTOR: 5, ReasonKind.CAST: 10}
+_ENTITY_REASONS = {ReasonKind.GENRE: "genres", ReasonKind.KEYWORD: "keywords"}
+
+
+def _shareable(catalog: Catalog, movie: int, stop_words: frozenset[str]) -> _Shareable:
+    cast = catalog.cast.numbers("person")[catalog.movie_cast.of(movie)].tolist()
+    return _Shareable(
+        collection=catalog.collection_of(movie),
+        people={ReasonKind.DIRECTOR: catalog.movie_directors.of(movie).tolist(),
+                ReasonKind.CAST: list(dict.fromkeys(cast))},
+        entities={kind: catalog.movie_entities[entity].of(movie).tolist()
+                  for kind, entity in _ENTITY_REASONS.items()},
+        title_words=list(dict.fromkeys(
+            title_terms(str(catalog.movies.value(movie, "title")), stop_words))),
+    )
+
+
+def _shared(catalog: Catalog, mine: _Shareable, theirs: _Shareable) -> list[Reason]:
+    """What two movies have in common, most telling first (collection, people, genres,
+    keywords, title words)."""
     reasons: list[Reason] = []
-    collection = catalog.collection_of(a)
-    if collection is not None and collection == catalog.collection_of(b):
-        name = catalog.entities["collections"].value(collection, "name")
+    if mine.collection is not None and mine.collection == theirs.collection:
+        name = catalog.entities["collections"].value(mine.collection, "name")
         reasons.append(Reason(ReasonKind.COLLECTION, [name]))
-
-    def directors(movie: int) -> list[int]:
-        return catalog.movie_directors.of(movie).tolist()
-
-    def cast(movie: int) -> list[int]:
-        return catalog.cast.numbers("person")[catalog.movie_cast.of(movie)].tolist()
-
-    for kind, people, limit in ((ReasonKind.DIRECTOR, directors, 5), (ReasonKind.CAST, cast, 10)):
-        theirs = set(people(b))
-        if common := [p for p in _unique(people(a)) if p in theirs][:limit]:
-            people_rows = catalog.people.get(common, ("name",))
-            reasons.append(Reason(kind, [person["name"] for person in people_rows]))
-    for kind, entity in ((ReasonKind.GENRE, "genres"), (ReasonKind.KEYWORD, "keywords")):
-        theirs = set(catalog.movie_entities[entity].of(b).tolist())
-        mine = catalog.movie_entities[entity].of(a).tolist()
-        if common := [e for e in mine if e in theirs]:
-            table = catalog.entities[entity]
-            reasons.append(Reason(kind, [row["name"] for row in table.get(common, ("name",))]))
+    for kind, limit in _PEOPLE_LIMITS.items():
+        other = set(theirs.people[kind])
+        if common := [p for p in mine.people[kind] if p in other][:limit]:
+            reasons.append(Reason(kind, catalog.people.take(common, "name")))
+    for kind, entity in _ENTITY_REASONS.items():
+        other = set(theirs.entities[kind])
+        if common := [e for e in mine.entities[kind] if e in other]:
+            reasons.append(Reason(kind, catalog.entities[entity].take(common, "name")))
+    words = set(theirs.title_words)
+    if common_words := [w for w in mine.title_words if w in words]:
+        reasons.append(Reason(ReasonKind.TITLE, common_words))
     return reasons
 
 
@@ -450,7 +466,10 @@ def recommend(catalog: Catalog, row: int, n: int) -> list[Recommendation]:
     twins = [] if same_title is None else [
         r for r in same_title.tolist() if years[r] == movie["release_year"]]
     found = rerank.recommend(index, row, n, np.asarray(twins, dtype=np.int64))
-    return [Recommendation(r.row, r.score, _reasons(catalog, index, row, r)) for r in found]
+    stop_words = index.encoder.stop_words if index.encoder is not None else frozenset()
+    mine = _shareable(catalog, row, stop_words)
+    return [Recommendation(r.row, r.score, _reasons(
+        r, _shared(catalog, mine, _shareable(catalog, r.row, stop_words)))) for r in found]
 
 
 # The content field behind each reason kind (CO_LIKED is the co-liked term of the score).
@@ -459,18 +478,12 @@ _REASON_FIELDS = {ReasonKind.COLLECTION: "collection", ReasonKind.DIRECTOR: "dir
                   ReasonKind.KEYWORD: "keywords", ReasonKind.TITLE: "title"}
 
 
-def _reasons(catalog: Catalog, index: Index, a: int, found: rerank.Ranked) -> list[Reason]:
-    """What ``a`` and the recommended movie share, ordered by how much each adds to the
-    score (a shared title word that drives the match shows; a co-liked neighbour says by how
-    many viewers)."""
-    reasons = _shared(catalog, a, found.row)
+def _reasons(found: rerank.Ranked, shared: list[Reason]) -> list[Reason]:
+    """What the query and the recommended movie share, ordered by how much each adds to the
+    score (a shared title word shows only where the title field adds to the match; a
+    co-liked neighbour says by how many viewers)."""
     fields = found.fields
-    stop_words = index.encoder.stop_words if index.encoder is not None else frozenset()
-    theirs, mine = (str(catalog.movies.value(r, "title")) for r in (found.row, a))
-    words = set(title_terms(theirs, stop_words))
-    shared_words = [w for w in dict.fromkeys(title_terms(mine, stop_words)) if w in words]
-    if shared_words and fields.get("title", 0.0) > 0:
-        reasons.append(Reason(ReasonKind.TITLE, shared_words))
+    reasons = [r for r in shared if r.kind is not ReasonKind.TITLE or fields.get("title", 0) > 0]
     weight = {kind: found.content_share * fields.get(name, 0.0)
               for kind, name in _REASON_FIELDS.items()}
     if found.support > 0:

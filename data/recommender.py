@@ -106,19 +106,26 @@ class Neighbour:
     score: float
 
 
-def top_rows(scores: np.ndarray, n: int, exclude: np.ndarray) -> list[Neighbour]:
-    """The ``n`` best rows with a positive score, ties broken by row (movie id) so answers
-    are stable; ``exclude`` rows never appear."""
-    scores = scores.copy()
-    scores[exclude] = -np.inf
-    k = min(n, int((scores > 0).sum()))
+def top_indices(scores: np.ndarray, n: int, exclude: np.ndarray) -> np.ndarray:
+    """The rows of the ``n`` best positive scores, best first, ties broken by row (movie id)
+    so answers are stable; ``exclude`` rows never appear. ``scores`` is left as it was."""
+    if exclude.size:
+        scores = scores.copy()
+        scores[exclude] = -np.inf
+    k = min(n, int(np.count_nonzero(scores > 0)))
     if k <= 0:
-        return []
-    part = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
-    threshold = scores[part].min()
-    tied = np.flatnonzero(scores >= threshold)  # everything that could be in the top k
-    best = tied[np.lexsort((tied, -scores[tied]))][:k]
-    return [Neighbour(int(row), float(scores[row])) for row in best]
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(scores, scores.size - k)[-k:] if k < scores.size else \
+        np.arange(scores.size)
+    tied = np.flatnonzero(scores >= scores[part].min())  # everything that could be in the top k
+    return tied[np.lexsort((tied, -scores[tied]))][:k]
+
+
+def top_rows(scores: np.ndarray, n: int, exclude: np.ndarray) -> list[Neighbour]:
+    """``top_indices`` with their scores."""
+    best = top_indices(scores, n, exclude)
+    return [Neighbour(row, score) for row, score in zip(best.tolist(), scores[best].tolist(),
+                                                         strict=True)]
 
 
 class Sparse:
@@ -133,17 +140,18 @@ class Sparse:
 
     def weighted_sum(self, lines: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
         """``sum_k weights[k] * line(lines[k])`` as a dense vector of ``size``."""
-        starts = self.indptr[lines]
-        lengths = self.indptr[lines + 1] - starts
-        total = int(lengths.sum())
-        if total == 0:
+        starts = self.indptr[lines].tolist()
+        ends = self.indptr[lines + 1].tolist()
+        if sum(ends) == sum(starts):
             return np.zeros(size, dtype=np.float64)
-        # Positions of every posting of the chosen lines, gathered in one go; products and
-        # sums in float64, so equal documents score exactly alike.
-        shift = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        positions = shift + np.arange(total)
-        products = self.data[positions] * np.repeat(weights.astype(np.float64), lengths)
-        return np.bincount(self.indices[positions], weights=products, minlength=size)
+        # The chosen lines' postings copied out slice by slice (cheaper than gathering them
+        # through an index array), products and sums in float64, so equal documents score
+        # exactly alike.
+        spans = list(zip(starts, ends, strict=True))
+        rows = np.concatenate([self.indices[a:b] for a, b in spans])
+        values = np.concatenate([self.data[a:b] for a, b in spans])
+        scale = np.repeat(weights.astype(np.float64), np.subtract(ends, starts))
+        return np.bincount(rows, weights=values * scale, minlength=size)
 
     @property
     def nbytes(self) -> int:

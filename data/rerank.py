@@ -217,7 +217,7 @@ def recommend(index: Index, row: int, n: int, exclude: np.ndarray) -> list[Ranke
     ``evaluation/recommender.py``): content candidates re-ranked with the prior, plus the
     co-liked neighbours where the build has them (``COLIKED_BLEND``), else content and
     prior alone (``CONTENT_BLEND``); an index without a prior ranks by cosine."""
-    from data.recommender import top_rows  # imports this module: a cycle at module level
+    from data.recommender import top_indices  # imports this module: a cycle at module level
 
     index.check_comparable(row)
     exclude = np.asarray(exclude, dtype=np.int64)
@@ -235,8 +235,7 @@ def recommend(index: Index, row: int, n: int, exclude: np.ndarray) -> list[Ranke
     # One pass over the query's postings gives every movie's cosine: the content candidates
     # and the co-liked ones alike.
     every = index.row_scores(row)
-    content = top_rows(every, max(blend.depth, n), exclude)
-    content_rows = np.fromiter((nb.row for nb in content), dtype=np.int64, count=len(content))
+    content_rows = top_indices(every, max(blend.depth, n), exclude)
     rows, co, _ = candidates(content_rows, co_rows, co_scores, exclude)
     cosine = every[rows]
     pr = np.asarray(index.prior)[rows] if index.prior is not None else np.zeros_like(cosine)
