@@ -55,6 +55,9 @@ class Table:
 
     def get(self, rows: Sequence[int] | np.ndarray, fields: Iterable[str]) -> list[dict[str, Any]]:
         """Rows as dicts of ``fields``: one gather per column, whatever the number of rows."""
+        if len(rows) == 1:  # one movie's fields: scalar reads beat array gathers
+            row = int(rows[0])
+            return [{field: self._columns[field].get(row) for field in fields}]
         index = np.asarray(rows, dtype=np.int64)
         columns = {field: self._columns[field].take(index) for field in fields}
         return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(),
