@@ -28,3 +28,9 @@ def check() -> None:
     deadline = _deadline.get()
     if deadline is not None and time.monotonic() > deadline:
         raise Timeout("the query took longer than the server allows; ask for fewer nodes")
+
+
+def remaining() -> float | None:
+    """Seconds left before the deadline (never negative), or None without one."""
+    deadline = _deadline.get()
+    return None if deadline is None else max(deadline - time.monotonic(), 0.0)

@@ -6,6 +6,7 @@ import base64
 import copy
 import hashlib
 import re
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ import schema as graphql_schema
 from data.catalog import Catalog
 from server import limits
 from server.endpoint import GRAPHIQL_HTML, NOT_FOUND_HTTP, GraphQLEndpoint, SingleOperation
+from server.lanes import heavy_lane
 from server.observability import BUILD, configure_logging, log, metrics_payload
 from server.settings import Settings
 
@@ -118,7 +120,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
             max_tokens=settings.max_tokens,
             max_cost=settings.max_cost,
             introspection=settings.introspection,
-        )), SingleOperation],
+        )), SingleOperation, heavy_lane(settings.heavy_cost, settings.heavy_slots)],
         config=StrawberryConfig(disable_field_suggestions=not settings.field_suggestions),
     )
     endpoint = GraphQLEndpoint(schema, settings)
@@ -194,4 +196,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
 
 def app_from_env() -> Starlette:
     """uvicorn factory for worker processes: settings come from MOVIES_* variables."""
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    # Process-wide, so set here, in the worker, and not by create_app (tests, benchmarks).
+    sys.setswitchinterval(settings.switch_interval_ms / 1000)
+    return create_app(settings)

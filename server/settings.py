@@ -41,6 +41,13 @@ class Settings:
     # requests execute or wait per worker, the next ones are answered 503 at once.
     exec_threads: int = 4
     exec_queue: int = 64
+    # Operations priced at heavy_cost or more execute at most heavy_slots at a time per
+    # worker (server/lanes.py), so cheap ones are not starved of the interpreter lock.
+    heavy_cost: int = 2_000
+    heavy_slots: int = 1
+    # How long a thread may hold the interpreter lock while another waits for it (Python's
+    # default is 5 ms): the event loop's wait for its turn, behind busy execution threads.
+    switch_interval_ms: float = 1.0
     # /metrics on the public port (development), or only on a separate listener bound to
     # metrics_host:metrics_port when that port is set (0: none).
     metrics_public: bool = True

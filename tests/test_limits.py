@@ -242,6 +242,41 @@ def test_token_limit_and_syntax_errors(client: TestClient, query: str, code: str
     assert _codes(body) == [code]
 
 
+def _parsed(query: str, parser: Any = parse) -> tuple[str, Any]:
+    from graphql import print_ast
+
+    try:
+        return "ok", print_ast(parser(query))
+    except GraphQLSyntaxError as error:
+        return "error", (error.message, error.locations)
+
+
+# Documents from GraphQL's lexically interesting characters: strings, block strings,
+# escapes, comments and line ends in any mix (mostly invalid, which is the point).
+_LEXICAL = st.lists(st.sampled_from([*'{}()"#\\\n\r ab:$!.', '"""', '\\"""', "# c"]),
+                    max_size=40).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_LEXICAL, st.sampled_from(
+    ["{ a }", '{ a(s: "#x") }', '{ a(s: """ # \n """) }', "# x\n", "query q { a }"])),
+    max_size=6).map("".join))
+def test_hollowed_comments_parse_to_the_same_document_and_errors(query: str) -> None:
+    """A comment's text is dropped before parsing (the parser reads comments a character
+    at a time in Python): the same document, or the same error at the same place."""
+    assert len(limits.hollow_comments(query)) <= len(query)
+    assert _parsed(query, lambda q: limits._parse(q, 10**6)) == _parsed(query)
+
+
+def test_a_long_comment_costs_one_regular_expression_pass(client: TestClient) -> None:
+    """Regression: 200 KB of one comment kept an execution thread in the parser for 215 ms
+    (cost 1); the comment is one token either way."""
+    query = "#" + "x" * 200_000 + "\n{ genres { name } }"
+    assert limits.hollow_comments(query) == "#\n{ genres { name } }"
+    body = _post(client, query)
+    assert "errors" not in body and body["data"]["genres"]
+
+
 # --- C. a cost that matches the work ---------------------------------------------------------
 
 
@@ -343,3 +378,44 @@ def test_null_for_a_non_null_argument_is_bad_input(client: TestClient) -> None:
     body = _post(client, f"query {_unique()}($s: MovieSort) {{ movies(sort: $s) "
                          "{ totalCount } }", {"s": None})
     assert _codes(body) == ["BAD_USER_INPUT"]
+
+
+def test_heavy_operations_take_turns_and_cheap_ones_never_wait() -> None:
+    """The heavy lane: with one place, a second heavy operation waits for the first (up to
+    its deadline, then runs to meet it); a cheap one runs at once beside them."""
+    import threading
+    import time
+
+    from data import deadline
+    from server.lanes import heavy_lane
+
+    lane = heavy_lane(heavy_cost=100, slots=1)
+
+    def enter(cost: int) -> Any:
+        limits.last_cost.set(cost)
+        steps = lane(execution_context=None).on_execute()  # type: ignore[arg-type]
+        next(steps)
+        return steps
+
+    held = enter(500)  # a heavy operation executing on this thread
+    waited: dict[str, float] = {}
+
+    def other(name: str, cost: int) -> None:
+        deadline.start(0.3)
+        started = time.monotonic()
+        steps = enter(cost)
+        waited[name] = time.monotonic() - started
+        next(steps, None)  # finish: gives the place back if it had one
+
+    threads = [threading.Thread(target=other, args=("heavy", 800)),
+               threading.Thread(target=other, args=("cheap", 5))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert waited["cheap"] < 0.05
+    assert 0.25 < waited["heavy"] < 1.0  # waited for the place until its deadline
+    next(held, None)
+    started = time.monotonic()
+    enter(900)  # the place is free again
+    assert time.monotonic() - started < 0.05
