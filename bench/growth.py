@@ -37,6 +37,7 @@ def growth(workdir: Path, scales: tuple[float, ...], seed: int, step: Step,
     """One row per scale. With ``reuse_builds`` an existing ``build-<scale>`` is served as it
     is and the ETL figures are those recorded when it was built (if it was built here)."""
     rows = []
+    targets.compile_bytecode(targets.ours(), step)
     for scale in scales:
         inputs = prepare_inputs(scale, seed, workdir, step)
         build = workdir / f"build-{scale:g}"
