@@ -28,6 +28,7 @@ import schema as graphql_schema
 from data.catalog import Catalog
 from server import limits
 from server.endpoint import GRAPHIQL_HTML, NOT_FOUND_HTTP, GraphQLEndpoint, SingleOperation
+from server.hits import CachedAnswers
 from server.lanes import heavy_lane
 from server.observability import BUILD, configure_logging, log, metrics_payload
 from server.settings import Settings
@@ -188,6 +189,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         routes.append(Route("/static/graphiql/{path:path}", not_found))
     routes.append(Mount("/static", StaticFiles(directory=STATIC, check_dir=False),
                         name="static"))
+    # Innermost, so CORS and the security headers apply to the answers it sends.
+    middleware.append(Middleware(CachedAnswers, endpoint=endpoint))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.endpoint = endpoint
     app.state.settings = settings

@@ -311,7 +311,7 @@ class GraphQLEndpoint:
         if request.method != "POST":
             raise RequestFailed(405, METHOD_NOT_ALLOWED, "use GET or POST",
                                 {"allow": "GET, POST"})
-        self._check_content_type(request)
+        self._check_content_type(request.headers.get("content-type", ""))
         body = await self._read_body(request)
         try:
             payload = orjson.loads(body)
@@ -336,8 +336,7 @@ class GraphQLEndpoint:
         return answer.body, 200
 
     @staticmethod
-    def _check_content_type(request: Request) -> None:
-        raw = request.headers.get("content-type", "")
+    def _check_content_type(raw: str) -> None:
         media, *params = raw.split(";")
         charset = next((v.strip().strip('"').lower() for k, _, v in
                         (p.partition("=") for p in params) if k.strip().lower() == "charset"),
@@ -425,12 +424,43 @@ class GraphQLEndpoint:
         if cached is None:
             CACHE.labels("miss").inc()
             return Pending(query, key, operation)
+        self._count_hit(name, started)
+        return cached
+
+    @staticmethod
+    def _count_hit(name: str, started: float) -> None:
         CACHE.labels("hit").inc()
         REQUESTS.labels(name, "200").inc()
         elapsed = time.perf_counter() - started
         LATENCY.labels(name).observe(elapsed)
         log.info("graphql", operation=name, cache_hit=True, duration_ms=round(elapsed * 1000, 3))
-        return cached
+
+    def cached_post(self, headers: dict[str, str], body: bytes, started: float
+                    ) -> tuple[bytes, int, str, str] | None:
+        """The answer ``handle`` would give a POST of ``body`` when its one operation is in
+        the response cache: (body, status, media type, request id), counted and logged as
+        ``handle`` does; None for anything else (APQ, batches, errors, misses), which then
+        takes the whole way."""
+        media_type = negotiate(headers.get("accept"))
+        if media_type is None or len(body) > self.settings.max_body_bytes:
+            return None
+        try:
+            self._check_content_type(headers.get("content-type", ""))
+            operation = _operation(orjson.loads(body))
+            if operation.extensions is not None or not operation.query:
+                return None
+            key = request_key(operation.query, operation.variables, operation.operation_name)
+        except (RequestFailed, orjson.JSONDecodeError, orjson.JSONEncodeError):
+            return None
+        answer = self.cache.get(key)
+        if answer is None:
+            return None
+        request_id = (headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        self._count_hit(self.labels(operation.operation_name), started)
+        body, status = self._body(answer, media_type)
+        return body, status, media_type, request_id
 
     async def _execute(self, operations: list[Operation],
                        allowed: set[OperationType]) -> list[Answer]:

@@ -389,20 +389,24 @@ def serve(settings: Settings, catalog: Any) -> Iterator[Callable[..., Server]]:
 
 
 def _slow_month(monkeypatch: pytest.MonkeyPatch, seconds: float,
-                then: Callable[[], None] = lambda: None) -> None:
+                then: Callable[[], None] = lambda: None) -> threading.Event:
+    """Make releasesInMonth sleep ``seconds``; the event is set once a query is sleeping."""
     real = lookups.releases_in_month
+    running = threading.Event()
 
     def slow(*args: Any, **kwargs: Any) -> Any:
+        running.set()
         time.sleep(seconds)
         then()
         return real(*args, **kwargs)
 
     monkeypatch.setattr(lookups, "releases_in_month", slow)
+    return running
 
 
 def test_health_answers_while_a_slow_query_runs(serve: Callable[..., Server],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    _slow_month(monkeypatch, 4.0)
+    running = _slow_month(monkeypatch, 4.0)
     server = serve(timeout_s=30.0)
     with ThreadPoolExecutor(1) as pool:
         slow = pool.submit(httpx.post, server.url + "/graphql",
@@ -411,7 +415,9 @@ def test_health_answers_while_a_slow_query_runs(serve: Callable[..., Server],
         # One client made beforehand: building one per request costs more than the probe.
         with httpx.Client(base_url=server.url, timeout=5) as probe:
             probe.get("/healthz")
-            time.sleep(0.5)  # the query is running in its thread now
+            # Probed while the query runs in its thread, not while this process (client
+            # and server alike) is still setting the request up.
+            assert running.wait(10)
             for path in ("/healthz", "/readyz", "/metrics", "/healthz"):
                 started = time.perf_counter()
                 response = probe.get(path)
