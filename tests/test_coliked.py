@@ -209,6 +209,11 @@ def test_quality_prior_forms() -> None:
     shrunk = rerank.weighted_rating(average, votes, m=100.0)
     c = (average * votes).sum() / votes.sum()
     assert shrunk[3] == pytest.approx((3 * 9.5 + 100 * c) / 103)
+    # Log votes squared: the most voted movie stays at 1, the others fall further below it.
+    log_votes = rerank.quality_prior(average, votes, rerank.Prior("log_votes"))
+    squared = rerank.quality_prior(average, votes, rerank.Prior("log_votes_squared"))
+    assert squared[0] == log_votes[0] == 1 and squared[4] == 0
+    assert squared[1] == pytest.approx(log_votes[1] ** 2) and squared[1] < log_votes[1]
     with pytest.raises(ValueError, match="unknown prior form"):
         rerank.Prior("stars")
 
@@ -281,3 +286,23 @@ def test_cli_needs_both_ratings_files(tmp_path: Path, fixture_files: tuple[Path,
     assert not (tmp_path / "b").exists()
     evaluate = CliRunner().invoke(app, ["evaluate", "--ratings", ratings])
     assert evaluate.exit_code == 2 and "--links" in evaluate.output
+
+
+def test_synthetic_ratings_reach_their_count_one_per_pair(tmp_path: Path) -> None:
+    """``movies synth``'s ratings: the scale's share of the full file's count (repeated draws
+    of a popular movie are redrawn, not lost: one round alone fell about 7% short), one
+    rating per (viewer, movie), every viewer at the MovieLens minimum, same seed same bytes."""
+    from bench import synth_ratings as sr
+    from data.paths import SAMPLE_DIR
+
+    scale = 0.002
+    made = [sr.generate_ratings(scale, SAMPLE_DIR / "movies_dataset.csv.gz", tmp_path / d)
+            for d in ("a", "b")]
+    target = round(sr.FULL_RATINGS * scale)
+    assert target <= made[0].ratings < target + sr.MAX_ACTIVITY
+    frame = pl.read_csv(tmp_path / "a" / "ratings.csv")
+    assert frame.height == made[0].ratings
+    assert frame.select("userId", "movieId").is_unique().all()
+    assert frame.group_by("userId").len()["len"].min() >= sr.MIN_ACTIVITY
+    for name in ("ratings.csv", "links.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
