@@ -15,10 +15,12 @@ that the server memory-maps:
 Bounded: ratings are read with Polars' streaming engine (only the likes of linked movies are
 kept, as two int32 columns), and the co-occurrence ``X^T X`` of the viewers x movies like
 matrix is computed ``BLOCK`` movies at a time on ``WORKERS`` threads, each block reduced to
-its top k as soon as it is computed, so no movies x movies matrix ever exists. Viewers with more than
-``MAX_LIKES_PER_VIEWER`` likes contribute a fixed pseudo-random subset of that size: the
-pair count grows with the square of a viewer's likes, so a few thousand-movie raters would
-otherwise cost more than everybody else together, while telling little about any one pair.
+its top k as soon as it is computed, so no movies x movies matrix ever exists. Viewers with
+more than ``MAX_LIKES_PER_VIEWER`` likes contribute a fixed pseudo-random subset of that
+size: the pair count grows with the square of a viewer's likes, so a few thousand-movie
+raters would otherwise cost more than everybody else together, while telling little about
+any one pair. At scale 1 of the synthetic twin (26.0 million ratings) the build peaks at
+about 1.0 GB and takes 51 s of CPU (see the README).
 """
 
 from __future__ import annotations
