@@ -17,8 +17,9 @@ constants below were measured on it once, the file itself is not needed):
   as in the dev half (the synthetic movies' averages are lower than those of rated real
   ones); likes and dislikes take the dev half's value frequencies.
 
-Draws are with replacement and a viewer's repeated movies are dropped, as the real file has
-one rating per (viewer, movie). Same seed -> same bytes.
+Draws are with replacement; a viewer's repeated movies are dropped, as the real file has one
+rating per (viewer, movie), and the viewer draws again until they reach their activity (a few
+rounds at most), so scale 1 writes the full file's count. Same seed -> same bytes.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ ACTIVITY_MEDIAN = 70.0
 ACTIVITY_SIGMA = 1.20
 MIN_ACTIVITY = 20
 MAX_ACTIVITY = 20_000
+TOP_UP_ROUNDS = 50  # redraws for viewers whose draws repeated a movie
 POPULARITY_EXPONENT = 0.59
 FAVOURITE_SHARE = 0.5
 LIKE_SLOPE, LIKE_MIDPOINT = 0.9, 6.5
@@ -86,32 +88,54 @@ def generate_ratings(scale: float, movies_csv: Path, out: Path, seed: int = 0) -
     genre_of = movies["genre"].rank("dense").cast(pl.Int64).to_numpy() - 1
     genre_count = int(genre_of.max()) + 1
 
-    # Viewers and how many ratings each draws.
+    # Viewers and how many ratings each makes: as many viewers as it takes for their
+    # activities to add up to the target (the clipped lognormal's mean is not the formula's).
+    target = max(1, round(FULL_RATINGS * scale))
     mean = np.exp(np.log(ACTIVITY_MEDIAN) + ACTIVITY_SIGMA**2 / 2)
-    viewers = max(1, round(FULL_RATINGS * scale / mean))
     activity = np.clip(
-        rng.lognormal(np.log(ACTIVITY_MEDIAN), ACTIVITY_SIGMA, viewers), MIN_ACTIVITY,
-        min(MAX_ACTIVITY, n),
+        rng.lognormal(np.log(ACTIVITY_MEDIAN), ACTIVITY_SIGMA, round(1.5 * target / mean) + 10),
+        MIN_ACTIVITY, min(MAX_ACTIVITY, n),
     ).astype(np.int64)
-    viewer = np.repeat(np.arange(viewers, dtype=np.int32), activity)
+    viewers = min(activity.size, int(np.searchsorted(np.cumsum(activity), target)) + 1)
+    activity = activity[:viewers]
     favourite = rng.choice(genre_count, size=viewers, p=np.bincount(
         genre_of, weights=weight, minlength=genre_count) / weight.sum())
 
     # Each rating: from the viewer's favourite genre or from the whole catalogue.
-    item = np.empty(viewer.size, dtype=np.int64)
-    from_favourite = rng.random(viewer.size) < FAVOURITE_SHARE
     pools = [np.arange(n)] + [np.flatnonzero(genre_of == g) for g in range(genre_count)]
-    which = np.where(from_favourite, favourite[viewer] + 1, 0)
-    for p, pool in enumerate(pools):
-        picks = np.flatnonzero(which == p)
-        if picks.size == 0 or pool.size == 0:
-            continue
-        cdf = np.cumsum(weight[pool])
-        item[picks] = pool[np.minimum(np.searchsorted(cdf, rng.random(picks.size) * cdf[-1]),
-                                      pool.size - 1)]
-    pairs = np.sort(viewer.astype(np.int64) * n + item)  # one rating per (viewer, movie)
-    pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]
-    viewer, item = (pairs // n).astype(np.int32), (pairs % n).astype(np.int32)
+    cdfs = [np.cumsum(weight[pool]) for pool in pools]
+
+    def draw(viewer: np.ndarray) -> np.ndarray:
+        item = np.empty(viewer.size, dtype=np.int64)
+        from_favourite = rng.random(viewer.size) < FAVOURITE_SHARE
+        which = np.where(from_favourite, favourite[viewer] + 1, 0)
+        for p, (pool, cdf) in enumerate(zip(pools, cdfs, strict=True)):
+            picks = np.flatnonzero(which == p)
+            if picks.size == 0 or pool.size == 0:
+                continue
+            item[picks] = pool[np.minimum(np.searchsorted(cdf, rng.random(picks.size) * cdf[-1]),
+                                          pool.size - 1)]
+        return item
+
+    # One rating per (viewer, movie), as in the real file: draws with replacement, repeats
+    # dropped, and a viewer short of their activity draws the shortfall again (popular movies
+    # repeat, so one round alone keeps only about 93% of the ratings at scale 1, and a heavy
+    # viewer of a small catalogue needs tens of rounds). ``keys`` (viewer * n + movie) stays
+    # sorted: each round's few new keys are merged in by a stable sort, linear on two runs.
+    keys = np.zeros(0, dtype=np.int64)
+    need = activity.copy()
+    for _ in range(TOP_UP_ROUNDS):
+        short = np.flatnonzero(need > 0).astype(np.int32)
+        if short.size == 0:
+            break
+        drawn = np.repeat(short, need[short])
+        new = np.unique(drawn.astype(np.int64) * n + draw(drawn))
+        if keys.size:
+            at = np.minimum(np.searchsorted(keys, new), keys.size - 1)
+            new = new[keys[at] != new]
+        keys = np.sort(np.concatenate([keys, new]), kind="stable")
+        need -= np.bincount(new // n, minlength=viewers)
+    viewer, item = (keys // n).astype(np.int32), (keys % n).astype(np.int32)
 
     average = movies["average"].to_numpy()[item]
     liked = rng.random(item.size) < 1 / (1 + np.exp(-LIKE_SLOPE * (average - LIKE_MIDPOINT)))

@@ -47,7 +47,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "title": 1.0,
     "genres": 1.0,
     "keywords": 0.5,
-    "collection": 1.0,
+    "collection": 0.5,
     "director": 0.25,
     "cast": 0.25,
     "companies": 0.25,

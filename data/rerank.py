@@ -8,7 +8,8 @@ an obscure look-alike. Two signals re-rank its ``depth`` best candidates:
 
 * a **quality prior** per movie in [0, 1], from its votes (``quality_prior``): the IMDb
   weighted rating (a vote average shrunk towards the catalogue mean by ``m`` pseudo-votes),
-  log votes, or their product; movies under a vote-count floor get 0;
+  log votes (or their square, which spreads the widely seen films further apart from the
+  rest), or the product of rating and log votes; movies under a vote-count floor get 0;
 * the **co-liked** neighbours of the query built from viewers' ratings (``etl.ratings``),
   Jaccard of their likers, divided by the query's best one so it is in [0, 1] too; they join
   the candidates even when their content is unlike the query's.
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 PRIOR_FILE = "prior.npy"
 COLIKED_FILES = ("coliked_offsets", "coliked_rows", "coliked_scores", "coliked_support")
-PRIOR_FORMS = ("weighted_rating", "log_votes", "product")
+PRIOR_FORMS = ("weighted_rating", "log_votes", "log_votes_squared", "product")
 
 
 @dataclass(frozen=True)
@@ -59,17 +60,19 @@ class Blend:
 
 
 # Chosen by ``movies evaluate --tune`` on the tuning half of the real sample's query movies
-# (1,840 settings; the grids are in ``evaluation/recommender.py``). The prior that viewers'
-# co-likes reward is log votes, with no floor: how widely seen a film is, more than how well
-# rated (the vote average, alone or shrunk as the IMDb rating, lifted well-rated films that
-# few viewers had seen, and scored lower; the product of the two came second).
-PRIOR = Prior("log_votes", m=0.0, floor=0)
+# (2,754 settings; the grids are in ``evaluation/recommender.py``), with the field weights
+# that ``tune_fields`` chose there. The prior that viewers' co-likes reward is how widely seen
+# a film is, more than how well rated: log votes, squared (which sets the widely seen films
+# further apart from the rest), with no floor; the vote average, alone or shrunk as the IMDb
+# rating, lifted well-rated films that few viewers had seen and scored lower, and the product
+# of the two came second.
+PRIOR = Prior("log_votes_squared", m=0.0, floor=0)
 # A query without co-liked neighbours: its 100 best content neighbours, prior weight 0.15.
 CONTENT_BLEND = Blend(depth=100, prior_weight=0.15, coliked_weight=0.0)
-# A query with co-liked neighbours: 10 content candidates plus the co-liked ones. A larger
+# A query with co-liked neighbours: 50 content candidates plus the co-liked ones. A larger
 # co-liked weight scores higher on co-liked hits but pushes sequels out of the top 5 (same-
 # collection hit @5 under 0.95), which the tuning does not allow.
-COLIKED_BLEND = Blend(depth=10, prior_weight=0.2, coliked_weight=0.3)
+COLIKED_BLEND = Blend(depth=50, prior_weight=0.1, coliked_weight=0.2)
 
 
 def weighted_rating(vote_average: np.ndarray, vote_count: np.ndarray, m: float) -> np.ndarray:
@@ -89,7 +92,7 @@ def quality_prior(vote_average: np.ndarray, vote_count: np.ndarray, prior: Prior
     top = float(np.log1p(votes.max())) if votes.size and votes.max() > 0 else 1.0
     popular = np.log1p(votes) / top
     value = {"weighted_rating": rating, "log_votes": popular,
-             "product": rating * popular}[prior.form]
+             "log_votes_squared": popular**2, "product": rating * popular}[prior.form]
     value = np.where(votes < prior.floor, 0.0, value)
     return np.clip(value, 0.0, 1.0).astype(np.float32)
 
