@@ -81,7 +81,7 @@ def _too_deep(cells: pl.Series) -> pl.Series:
     return deep.scatter(at, brackets != "")
 
 
-def _exact_json(cells: pl.Series) -> pl.Series:
+def exact_json(cells: pl.Series) -> pl.Series:
     """The JSON translation of each cell it is exact for (see the module docstring), else null."""
     cell = pl.col("cell")
     frame = pl.DataFrame({"cell": cells.cast(pl.String)}).with_row_index("at")
@@ -112,7 +112,7 @@ def parse_cells(cells: Sequence[str]) -> list[Any]:
         return [_literal_eval(cell) for cell in cells]
     return [
         _literal_eval(cell) if text is None else orjson.loads(text)
-        for cell, text in zip(cells, _exact_json(series), strict=True)
+        for cell, text in zip(cells, exact_json(series), strict=True)
     ]
 
 
@@ -150,7 +150,7 @@ def cells_to_json(cells: pl.Series) -> pl.DataFrame:
     """
     cells = cells.cast(pl.String)
     present = cells.is_not_null() & (cells.str.strip_chars() != "")
-    json = _exact_json(cells)
+    json = exact_json(cells)
     rest = (present & json.is_null()).arg_true()
     if rest.len():
         json = json.scatter(
