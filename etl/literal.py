@@ -15,13 +15,15 @@ used where Python and JSON provably read the text alike; every other cell goes t
 * no single-quoted string holds the text ``None``, ``True`` or ``False`` (those words are
   renamed everywhere outside double-quoted strings);
 * brackets nest at most ``_MAX_DEPTH`` deep (Python's parser refuses 200); and
-* the translated text is valid JSON: Python-only syntax such as ``[1,]``, ``'a' 'b'`` or
-  ``1, 2``, and non-literals such as ``[1,``, pass the token check but not this one.
+* the translated text is valid JSON (judged by the reader that takes it: Polars' for
+  ``exact_json``, orjson for ``parse_cells``): Python-only syntax such as ``[1,]``,
+  ``'a' 'b'`` or ``1, 2``, and non-literals such as ``[1,``, pass the token check but not this.
 
 The translation keeps double-quoted strings as they are; in the rest of the cell it escapes
 ``"`` (found there only inside single-quoted strings), turns ``'`` into ``"`` and spells the
 three words as JSON. The hypothesis tests hold ``parse_literal``, ``parse_cells``,
-``cells_to_json`` and ``decode`` to ``ast.literal_eval``.
+``cells_to_json`` and ``decode`` to ``ast.literal_eval``. Every entry point is vectorised:
+a call pays Polars' fixed cost (a few ms), so parse many cells per call.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ def _too_deep(cells: pl.Series) -> pl.Series:
     deep = pl.repeat(False, cells.len(), eager=True)
     # Only a cell with more than _MAX_DEPTH opening brackets can nest that deep.
     at = (cells.str.count_matches(r"[\[{]") > _MAX_DEPTH).arg_true()
+    if at.is_empty():
+        return deep
     brackets = cells.gather(at).str.replace_all(_STRING, "").str.replace_all(r"[^\[\]{}]", "")
     for _ in range(_MAX_DEPTH):
         if (brackets == "").all():
@@ -81,18 +85,24 @@ def _too_deep(cells: pl.Series) -> pl.Series:
     return deep.scatter(at, brackets != "")
 
 
-def exact_json(cells: pl.Series) -> pl.Series:
-    """The JSON translation of each cell it is exact for (see the module docstring), else null."""
+def _translations(cells: pl.Series) -> pl.Series:
+    """The translation of each cell the token, string and depth rules allow, else null (the
+    last rule, valid JSON, is left to the JSON reader that takes the text)."""
     cell = pl.col("cell")
-    frame = pl.DataFrame({"cell": cells.cast(pl.String)}).with_row_index("at")
+    frame = pl.DataFrame({"cell": cells}).with_row_index("at")
     candidates = frame.filter(cell.str.contains(_EXACT))
     candidates = candidates.filter(~cell.str.contains(_WORD_IN_SINGLE))
     candidates = candidates.filter(~_too_deep(candidates["cell"]))
-    json = pl.col("json")
+    json = candidates.select(_translate(cell))["cell"]
+    return pl.repeat(None, cells.len(), dtype=pl.String, eager=True).scatter(candidates["at"], json)
+
+
+def exact_json(cells: pl.Series) -> pl.Series:
+    """The JSON translation of each cell it is exact for (see the module docstring), else null."""
+    json = _translations(cells.cast(pl.String))
     # json_path_match gives null for invalid JSON, and for the JSON ``null`` itself.
     valid = json.str.json_path_match("$").is_not_null() | (json.str.strip_chars(" \t") == "null")
-    translated = candidates.select("at", json=_translate(cell)).filter(valid)
-    return frame.join(translated, on="at", how="left", maintain_order="left")["json"]
+    return json.zip_with(valid, pl.repeat(None, json.len(), dtype=pl.String, eager=True))
 
 
 def _literal_eval(cell: str) -> Any:
@@ -107,13 +117,19 @@ def parse_cells(cells: Sequence[str]) -> list[Any]:
     """Parse each cell exactly as ``ast.literal_eval`` would (same values, same errors: a cell
     that is not a literal raises ``LiteralError``). Vectorised: pass many cells at once."""
     try:
-        series = pl.Series(cells, dtype=pl.String)
+        texts = _translations(pl.Series(cells, dtype=pl.String))
     except UnicodeEncodeError:  # lone surrogates: Polars holds UTF-8 only
-        return [_literal_eval(cell) for cell in cells]
-    return [
-        _literal_eval(cell) if text is None else orjson.loads(text)
-        for cell, text in zip(cells, exact_json(series), strict=True)
-    ]
+        texts = pl.repeat(None, len(cells), dtype=pl.String, eager=True)
+    return [_parse(cell, text) for cell, text in zip(cells, texts, strict=True)]
+
+
+def _parse(cell: str, text: str | None) -> Any:
+    if text is not None:
+        try:
+            return orjson.loads(text)  # orjson judges the last rule: is the text JSON?
+        except orjson.JSONDecodeError:
+            pass
+    return _literal_eval(cell)
 
 
 def parse_literal(cell: str) -> Any:
