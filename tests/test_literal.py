@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import math
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -98,7 +99,7 @@ def assert_parses_like_ast(cell: str) -> None:
         assert canon(parse_literal(cell)) == canon(expected), cell
 
 
-def assert_json_like_ast(cells: list[str | None]) -> None:
+def assert_json_like_ast(cells: Sequence[str | None]) -> None:
     """``cells_to_json``: valid JSON equal to the ``ast`` value, or bad where there is none."""
     out = cells_to_json(pl.Series(cells, dtype=pl.String))
     assert out.columns == ["json", "bad"]
@@ -480,7 +481,7 @@ def _expected_decoded(cell: str | None) -> tuple[Any, bool]:
 )
 def test_decode_equals_ast_on_tmdb_shaped_cells(cells: list[str | None]) -> None:
     out = decode(pl.Series(cells, dtype=pl.String), ID_NAME)
-    assert out.schema == pl.Schema({"value": ID_NAME, "bad": pl.Boolean})
+    assert out.schema == pl.Schema({"value": ID_NAME, "bad": pl.Boolean()})
     for cell, value, bad in zip(cells, out["value"].to_list(), out["bad"], strict=True):
         expected, expected_bad = _expected_decoded(cell)
         is_tmdb = isinstance(expected, list) and all(
