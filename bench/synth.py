@@ -44,22 +44,22 @@ the sample (shares of zero budgets, vote and size medians, genre and weekday sha
 
 from __future__ import annotations
 
-import ast
 import csv
 import gzip
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import polars as pl
 from scipy.special import ndtri
+
+from etl.literal import parse_cells
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SAMPLE_DIR = REPO / "data" / "sample"
@@ -267,35 +267,10 @@ class _Calibration:
     title_chain: _Chain
 
 
-_STRING = re.compile(r"('[^'\\]*'|\"[^\"\\]*\")")
-
-
-def _literal(cell: str) -> Any:
-    """A repr-written cell as ``ast.literal_eval`` reads it, several times faster via JSON.
-
-    Without backslashes, a repr string token is '...' without ' inside or "..." without "
-    inside, so splitting on those tokens is exact; anything else goes to ``ast``.
-    """
-    if "\\" not in cell:
-        if '"' in cell:
-            pieces = _STRING.split(cell)
-            pieces[1::2] = [
-                t if t[0] == '"' else '"' + t[1:-1].replace('"', '\\"') + '"' for t in pieces[1::2]
-            ]
-            glue = ""
-        else:  # every ' delimits a string: str.split is enough (most cells)
-            pieces = cell.split("'")
-            glue = '"'
-        # Between strings only punctuation, numbers and None/True/False; NUL cannot occur
-        # unescaped in a repr, so it safely glues the outside pieces for one replace pass.
-        outside = "\0".join(pieces[0::2])
-        outside = outside.replace("None", "null").replace("True", "true").replace("False", "false")
-        pieces[0::2] = outside.split("\0")
-        try:
-            return orjson.loads(glue.join(pieces))
-        except orjson.JSONDecodeError:
-            pass
-    return ast.literal_eval(cell)
+def _parsed(cells: Iterable[str]) -> dict[str, Any]:
+    """Each distinct cell -> its value as ``ast.literal_eval`` reads it, parsed in one batch."""
+    distinct = list(dict.fromkeys(cells))
+    return dict(zip(distinct, parse_cells(distinct), strict=True))
 
 
 def _csv_line(fields: list[str]) -> str:
@@ -350,15 +325,24 @@ def _calibrate(sample_dir: str) -> _Calibration:
     movies = _read_csv_gz(base / "movies_dataset.csv.gz")
     col = {name: i for i, name in enumerate(movies[0])}
     rows = [r for r in movies[1:] if len(r) == len(MOVIE_COLUMNS) and r[col["id"]].isdigit()]
+    credit_rows = _read_csv_gz(base / "credits.csv.gz")[1:]
+    casts = parse_cells([cast_cell for cast_cell, _, _ in credit_rows])
+    crews = parse_cells([crew_cell for _, crew_cell, _ in credit_rows])
     credits: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
-    for cast_cell, crew_cell, mid in _read_csv_gz(base / "credits.csv.gz")[1:]:
-        credits.setdefault(mid, (_literal(cast_cell), _literal(crew_cell)))
+    for (_, _, mid), cast_list, crew_list in zip(credit_rows, casts, crews, strict=True):
+        credits.setdefault(mid, (cast_list, crew_list))
+    keyword_rows = _read_csv_gz(base / "keywords.csv.gz")[1:]
     keywords: dict[str, list[dict[str, Any]]] = {}
-    for mid, kw_cell in _read_csv_gz(base / "keywords.csv.gz")[1:]:
-        keywords.setdefault(mid, _literal(kw_cell))
+    keyword_lists = parse_cells([kw_cell for _, kw_cell in keyword_rows])
+    for (mid, _), keyword_list in zip(keyword_rows, keyword_lists, strict=True):
+        keywords.setdefault(mid, keyword_list)
 
     def cell(r: list[str], name: str) -> str:
         return r[col[name]]
+
+    # Templates are a subset of rows, so these cover both.
+    genre_lists = _parsed(cell(r, "genres") for r in rows)
+    company_lists = _parsed(cell(r, "production_companies") for r in rows)
 
     # Templates: the uniform part of the sample, first copy of each id, with credits.
     head = min(SAMPLE_HEAD_ROWS, len(rows) // 2)
@@ -372,7 +356,7 @@ def _calibrate(sample_dir: str) -> _Calibration:
 
     # Text corpora use every sample row: vocabulary is less selection-sensitive than numbers.
     def primary_genre(r: list[str]) -> str:
-        genres = _literal(cell(r, "genres"))
+        genres = genre_lists[cell(r, "genres")]
         return genres[0]["name"] if genres else ""
 
     primary = [primary_genre(r) for r in rows]
@@ -428,9 +412,8 @@ def _calibrate(sample_dir: str) -> _Calibration:
         )
     }
     ov_words[ov_words < 4] = 0  # '' and 'No overview found.' are copied verbatim
-    coll = [
-        _literal(c) if c else None for c in (cell(r, "belongs_to_collection") for r in templates)
-    ]
+    collections = _parsed(filter(None, (cell(r, "belongs_to_collection") for r in templates)))
+    coll = [collections.get(cell(r, "belongs_to_collection")) for r in templates]
     flags = {
         "homepage": np.array([bool(cell(r, "homepage")) for r in templates]),
         "poster": np.array([bool(cell(r, "poster_path")) for r in templates]),
@@ -444,7 +427,8 @@ def _calibrate(sample_dir: str) -> _Calibration:
     }
     t_chain = np.array([chain_of.get(primary_genre(r), 0) for r in templates], np.int64)
     t_companies = [
-        [(c["name"], c["id"]) for c in _literal(cell(r, "production_companies"))] for r in templates
+        [(c["name"], c["id"]) for c in company_lists[cell(r, "production_companies")]]
+        for r in templates
     ]
     t_keywords = [
         [(k["id"], k["name"]) for k in keywords.get(cell(r, "id"), [])] for r in templates
@@ -453,7 +437,9 @@ def _calibrate(sample_dir: str) -> _Calibration:
     # Frequency tables over the whole sample.
     comp_counter: Counter[tuple[str, int]] = Counter()
     for r in rows:
-        comp_counter.update((c["name"], c["id"]) for c in _literal(cell(r, "production_companies")))
+        comp_counter.update(
+            (c["name"], c["id"]) for c in company_lists[cell(r, "production_companies")]
+        )
     kw_counter: Counter[tuple[int, str]] = Counter()
     for kws in keywords.values():
         kw_counter.update((k["id"], k["name"]) for k in kws)

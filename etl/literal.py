@@ -1,143 +1,150 @@
 """Fast, exact parsing of the raw files' nested cells (Python literals written by ``repr``).
 
 ``ast.literal_eval`` is correct but slow (~70 s for the full credits file), so cells are
-translated to JSON and decoded natively. The translation is only trusted where it is provably
-the same language:
+translated to JSON text by Polars expressions and decoded natively. The translation is only
+used where Python and JSON provably read the text alike; every other cell goes to
+``ast.literal_eval``, the one fallback. A cell is translated when
 
-* vectorised path (most cells): a cell with no ``"``, no backslash and no control character
-  has only single-quoted strings with no quote inside, so swapping ``'`` for ``"`` and
-  spelling ``None/True/False`` as JSON is exact, provided those words never occur inside a
-  string (checked per cell), the text between strings holds only JSON punctuation, spaces,
-  digits and those words (checked), no integer overflows 64 bits (checked) and the result is
-  valid JSON (checked; Python-only syntax such as ``[1,]`` goes the per-cell way);
-* per-cell path (cells with double-quoted strings, e.g. ``"O'Brien"``): a regex tokenizer
-  rewrites each string token, and only where the text between tokens is spelled alike in
-  JSON and Python; a cell with any backslash escape or line break goes straight to
-  ``ast.literal_eval``, and so does any cell whose JSON form fails to decode.
+* it is a sequence of tokens that JSON and Python spell alike (``_EXACT``): the punctuation
+  ``[]{}:,``, spaces and tabs; strings in single or double quotes with no backslash and no
+  control character inside (so no escapes and no line breaks, where Python cares about
+  indentation); numbers in JSON's spelling with at most 18 integer digits and a two-digit
+  exponent (so no 64-bit overflow and no inf); and the words ``None``, ``True``, ``False``,
+  each number or word followed by punctuation, a string or the end (so ``00``, ``1.``,
+  ``1_0``, ``1j`` and ``NoneTrue`` do not match);
+* no single-quoted string holds the text ``None``, ``True`` or ``False`` (those words are
+  renamed everywhere outside double-quoted strings);
+* brackets nest at most ``_MAX_DEPTH`` deep (Python's parser refuses 200); and
+* the translated text is valid JSON (judged by the reader that takes it: Polars' for
+  ``exact_json``, orjson for ``parse_cells``): Python-only syntax such as ``[1,]``,
+  ``'a' 'b'`` or ``1, 2``, and non-literals such as ``[1,``, pass the token check but not this.
 
-Every path ends in ``ast.literal_eval`` semantics: the hypothesis tests hold ``parse_literal``
-and ``to_json`` to that.
+The translation keeps double-quoted strings as they are; in the rest of the cell it escapes
+``"`` (found there only inside single-quoted strings), turns ``'`` into ``"`` and spells the
+three words as JSON. The hypothesis tests hold ``parse_literal``, ``parse_cells``,
+``cells_to_json`` and ``decode`` to ``ast.literal_eval``. Every entry point is vectorised:
+a call pays Polars' fixed cost (a few ms), so parse many cells per call.
 """
 
 from __future__ import annotations
 
 import ast
 import math
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 import polars as pl
 
-# A cell is "simple" when it contains neither a double quote, a backslash nor a control
-# character (Python and JSON disagree on raw tabs, newlines and indentation).
-_HARD_CHARS = r'["\\\x00-\x1f]'
-_KEYWORD = r"\b(?:None|True|False)\b"
-# Between strings only JSON punctuation, spaces, numbers and the three keywords may stand.
-_OUTSIDE_OK = r"^(?:[\[\]{}:, 0-9.eE+\-]|None|True|False)*$"
-# orjson decodes integers beyond 64 bits as floats: leave long digit runs to ``ast``.
-_LONG_DIGITS = r"[0-9]{19,}"
-
-_SPLIT = re.compile(r"('[^'\\\n]*'|\"[^\"\\\n]*\")")
-# The cells the per-cell JSON path is exact for: string and keyword tokens, and between them
-# only JSON punctuation, spaces and tabs, and numbers spelled alike in JSON and Python that
-# decode to the same value (at most 18 digits before the point, so no 64-bit overflow).
-# Anything else (``null``/``true``, ``1.``, ``00``, ``1j``, ...) goes to ``ast``.
-_EXACT = re.compile(
-    r"(?:[\[\]{}:, \t]++"
-    r"|'[^'\\\n]*+'"
-    r"|\"[^\"\\\n]*+\""
-    r"|\b(?:None|True|False)\b"
-    r"|-?+(?:0|[1-9][0-9]{0,17}+)(?:\.[0-9]++)?+(?:[eE][+-]?+[0-9]++)?+(?![\w.])"
-    r")*+"
-)
-_STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# --- when the JSON translation is exact (the description above, as Polars regexes) --------
+_NUMBER = r"-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]+)?(?:[eE][+-]?[0-9]{1,2})?"
+_WORD = rf"(?:{_NUMBER}|None|True|False)"
+_STRING = r"""'[^'\\\x00-\x1f]*'|"[^"\\\x00-\x1f]*\""""
+_EXACT = rf"^(?:{_WORD}?(?:[\[\]{{}}:, \t]|{_STRING}))*{_WORD}?$"
+# Anchored at a token boundary (only run on cells that match ``_EXACT``): skip whole tokens,
+# then look inside one single-quoted string.
+_WORD_IN_SINGLE = r"""^(?:[^'"]|'[^']*'|"[^"]*")*'[^']*(?:None|True|False)"""
 # Python's parser refuses 200 nested brackets; orjson accepts up to 1024.
 _MAX_DEPTH = 100
-_JSON_KEYWORD = {"None": "null", "True": "true", "False": "false"}
-_HUGE_EXPONENT = re.compile(r"[eE][+-]?[0-9]{3,}")
+
+# --- the translation ----------------------------------------------------------------------
+# A cell in chunks: double-quoted strings, and runs of everything else (which hold single-
+# quoted strings whole, so a ``"`` inside one stays in its run).
+_CHUNK = r"""(?:[^'"]|'[^']*')+|"[^"]*\""""
+_TO_JSON = {'"': '\\"', "'": '"', "None": "null", "True": "true", "False": "false"}
 
 
 class LiteralError(ValueError):
     """A cell that is not a Python literal."""
 
 
-def to_json(cell: str) -> str | None:
-    """JSON text equal in meaning to the literal ``cell``, or None where that is not assured.
-
-    None means: decode with ``ast.literal_eval`` instead (escapes, line breaks, deep nesting,
-    or text between tokens that JSON and Python do not spell alike).
-    A returned text may still fail to decode as JSON; then ``ast`` decides too.
-    """
-    if "\\" in cell or "\n" in cell or "\r" in cell:
-        return None  # escapes, or line breaks (where Python cares about indentation)
-    if _EXACT.fullmatch(cell) is None:
-        return None
-    if cell.count("[") + cell.count("{") > _MAX_DEPTH and _too_deep(cell):
-        return None
-    # Split into text between strings (even places) and string tokens (odd places). The text
-    # between strings holds no quotes, so the keywords in it can be replaced wholesale.
-    parts = _SPLIT.split(cell)
-    between = "\x00".join(parts[0::2])
-    if _HUGE_EXPONENT.search(between):
-        return None  # decodes to inf, which JSON cannot spell: let ``ast`` judge
-    for word, json_word in _JSON_KEYWORD.items():
-        between = between.replace(word, json_word)
-    parts[0::2] = between.split("\x00")
-    parts[1::2] = [
-        '"' + token[1:-1].replace('"', '\\"') + '"' if token[0] == "'" else token
-        for token in parts[1::2]
-    ]
-    return "".join(parts)
+def _translate(cell: pl.Expr) -> pl.Expr:
+    chunk = pl.element()
+    # replace_many rewrites in one left-to-right pass, so a ``"`` written for a ``'`` is not
+    # escaped again (chained replacements would have to be ordered).
+    rest = chunk.str.replace_many(list(_TO_JSON), list(_TO_JSON.values()))
+    return (
+        cell.str.extract_all(_CHUNK)
+        .list.eval(pl.when(chunk.str.starts_with('"')).then(chunk).otherwise(rest))
+        .list.join("")
+    )
 
 
-def _too_deep(cell: str) -> bool:
+def _too_deep(cells: pl.Series) -> pl.Series:
     """Brackets (outside strings) nest deeper than ``_MAX_DEPTH``, or do not balance."""
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", cell))
+    deep = pl.repeat(False, cells.len(), eager=True)
+    # Only a cell with more than _MAX_DEPTH opening brackets can nest that deep.
+    at = (cells.str.count_matches(r"[\[{]") > _MAX_DEPTH).arg_true()
+    if at.is_empty():
+        return deep
+    brackets = cells.gather(at).str.replace_all(_STRING, "").str.replace_all(r"[^\[\]{}]", "")
     for _ in range(_MAX_DEPTH):
-        if not brackets:
-            return False
-        brackets = brackets.replace("[]", "").replace("{}", "")
-    return bool(brackets)
+        if (brackets == "").all():
+            break
+        brackets = brackets.str.replace_all(r"\[\]|\{\}", "")  # drops the innermost level
+    return deep.scatter(at, brackets != "")
 
 
-def parse_literal(cell: str) -> Any:
-    """Parse one nested cell exactly as ``ast.literal_eval`` would (same value, same errors)."""
-    text = to_json(cell)
-    if text is not None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
+def _translations(cells: pl.Series) -> pl.Series:
+    """The translation of each cell the token, string and depth rules allow, else null (the
+    last rule, valid JSON, is left to the JSON reader that takes the text)."""
+    cell = pl.col("cell")
+    frame = pl.DataFrame({"cell": cells}).with_row_index("at")
+    candidates = frame.filter(cell.str.contains(_EXACT))
+    candidates = candidates.filter(~cell.str.contains(_WORD_IN_SINGLE))
+    candidates = candidates.filter(~_too_deep(candidates["cell"]))
+    json = candidates.select(_translate(cell))["cell"]
+    return pl.repeat(None, cells.len(), dtype=pl.String, eager=True).scatter(candidates["at"], json)
+
+
+def exact_json(cells: pl.Series) -> pl.Series:
+    """The JSON translation of each cell it is exact for (see the module docstring), else null."""
+    json = _translations(cells.cast(pl.String))
+    # json_path_match gives null for invalid JSON, and for the JSON ``null`` itself.
+    valid = json.str.json_path_match("$").is_not_null() | (json.str.strip_chars(" \t") == "null")
+    return json.zip_with(valid, pl.repeat(None, json.len(), dtype=pl.String, eager=True))
+
+
+def _literal_eval(cell: str) -> Any:
+    """The one fallback: ``ast.literal_eval``, with every failure as a ``LiteralError``."""
     try:
         return ast.literal_eval(cell)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
         raise LiteralError(f"not a Python literal: {exc.__class__.__name__}") from exc
 
 
-def _slow_json(cell: str | None) -> str | None:
-    """Per-cell path: literal -> JSON text, or None when the cell is not a literal."""
-    if cell is None:
-        return None
-    text = to_json(cell)
+def parse_cells(cells: Sequence[str]) -> list[Any]:
+    """Parse each cell exactly as ``ast.literal_eval`` would (same values, same errors: a cell
+    that is not a literal raises ``LiteralError``). Vectorised: pass many cells at once."""
+    try:
+        texts = _translations(pl.Series(cells, dtype=pl.String))
+    except UnicodeEncodeError:  # lone surrogates: Polars holds UTF-8 only
+        texts = pl.repeat(None, len(cells), dtype=pl.String, eager=True)
+    return [_parse(cell, text) for cell, text in zip(cells, texts, strict=True)]
+
+
+def _parse(cell: str, text: str | None) -> Any:
     if text is not None:
         try:
-            orjson.loads(text)  # proves the text is JSON
+            return orjson.loads(text)  # orjson judges the last rule: is the text JSON?
         except orjson.JSONDecodeError:
             pass
-        else:
-            return text
+    return _literal_eval(cell)
+
+
+def parse_literal(cell: str) -> Any:
+    """One cell as ``ast.literal_eval`` reads it (see ``parse_cells`` for many)."""
+    return parse_cells([cell])[0]
+
+
+def _fallback_json(cell: str) -> str | None:
+    """JSON text for a cell the translation does not cover, or None if it has none."""
     try:
-        value = ast.literal_eval(cell)
+        value = _literal_eval(cell)
         text = orjson.dumps(value).decode()
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError,
-            orjson.JSONEncodeError):
-        return None
-    if not _finite(value):
-        return None  # orjson writes inf and nan as null: no JSON text means the same
-    return text
+    except (LiteralError, orjson.JSONEncodeError):
+        return None  # not a literal, or one JSON cannot carry (big int, tuple key, set...)
+    return text if _finite(value) else None  # orjson writes inf and nan as null
 
 
 def _finite(value: Any) -> bool:
@@ -157,45 +164,15 @@ def cells_to_json(cells: pl.Series) -> pl.DataFrame:
     Returns columns ``json`` (String; null where the cell is null/empty or unparseable) and
     ``bad`` (Boolean; true where a non-empty cell is not a literal).
     """
-    frame = pl.DataFrame({"cell": cells.cast(pl.String)}).with_row_index("at")
-    cell = pl.col("cell")
-    frame = frame.with_columns(
-        present=cell.is_not_null() & (cell.str.strip_chars() != ""),
-        candidate=~cell.str.contains(_HARD_CHARS),
-    )
-    # The checks below only run on candidates (no double quote, backslash or control char).
-    candidates = frame.filter(pl.col("present") & pl.col("candidate")).select("at", "cell")
-    parts = cell.str.split("'")
-    outside = parts.list.gather_every(2).list.join(" ")
-    translated = (
-        candidates.filter(
-            ~parts.list.gather_every(2, 1).list.join("'").str.contains(_KEYWORD)
-            & outside.str.contains(_OUTSIDE_OK)
-            & ~outside.str.contains(_LONG_DIGITS)
+    cells = cells.cast(pl.String)
+    present = cells.is_not_null() & (cells.str.strip_chars() != "")
+    json = exact_json(cells)
+    rest = (present & json.is_null()).arg_true()
+    if rest.len():
+        json = json.scatter(
+            rest, pl.Series([_fallback_json(c) for c in cells.gather(rest)], dtype=pl.String)
         )
-        .with_columns(
-            json=cell.str.replace_all("'", '"', literal=True)
-            .str.replace_all(r"\bNone\b", "null")
-            .str.replace_all(r"\bTrue\b", "true")
-            .str.replace_all(r"\bFalse\b", "false")
-        )
-        # Python syntax JSON lacks (``[1,]``, ``1.``, ``'a' 'b'``, ``1, 2``) and non-literals
-        # (``[1,``) pass the checks above but are not valid JSON: those go the per-cell way.
-        .filter(
-            pl.col("json").str.json_path_match("$").is_not_null()
-            | (pl.col("json").str.strip_chars(" ") == "null")
-        )
-        .select("at", "json")
-    )
-    frame = frame.join(translated, on="at", how="left", maintain_order="left")
-    hard = frame["present"] & frame["json"].is_null()
-    if hard.any():
-        hard_idx = hard.arg_true()
-        hard_json = pl.Series(
-            [_slow_json(c) for c in frame["cell"].gather(hard_idx)], dtype=pl.String
-        )
-        frame = frame.with_columns(frame["json"].scatter(hard_idx, hard_json))
-    return frame.select("json", bad=pl.col("present") & pl.col("json").is_null())
+    return pl.DataFrame({"json": json, "bad": present & json.is_null()})
 
 
 def decode(cells: pl.Series, dtype: pl.DataType) -> pl.DataFrame:
