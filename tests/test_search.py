@@ -340,3 +340,36 @@ def test_search_bench_runs(sample_build: Path) -> None:
     for name in ("movies / data layer", "movies / GraphQL", "people / previous"):
         assert results["timings"][name]["queries"] > 0
         assert name in table
+
+
+def test_bench_search_section(sample_build: Path, tmp_path: Path,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """``movies bench --search``: fresh processes, the median of each figure over them, JSON
+    and Markdown written."""
+    import json
+    import statistics
+
+    from typer.testing import CliRunner
+
+    from bench import search as bench
+    from cli.main import app
+
+    monkeypatch.setitem(bench.SECTION, "movies", 4)
+    monkeypatch.setitem(bench.SECTION, "people", 4)
+    monkeypatch.setitem(bench.SECTION, "previous", 1)
+    result = CliRunner().invoke(app, ["bench", "--search", "--data", str(sample_build),
+                                      "--out", str(tmp_path), "--repeats", "2"])
+    assert result.exit_code == 0, result.output
+    found = json.loads((tmp_path / "search.json").read_text())
+    assert found["processes"] == 2 and len(found["runs"]) == 2
+    names = {f"{e} / {side}" for e in ("movies", "people")
+             for side in ("data layer", "GraphQL", "previous")}
+    assert set(found["timings"]) == names
+    for name, timing in found["timings"].items():
+        assert timing["queries"] == (1 if name.endswith("previous") else timing["queries"]) > 0
+        for clock in ("wall", "cpu"):
+            runs = [r[name][clock]["p50"] for r in found["runs"]]
+            assert timing[clock]["p50"] == pytest.approx(statistics.median(runs), abs=1e-4)
+            assert 0 < timing[clock]["p50"] <= timing[clock]["p99"]
+    table = (tmp_path / "search.md").read_text()
+    assert "medians over 2 fresh processes" in table and "people / GraphQL" in table
