@@ -363,6 +363,11 @@ def bench(
                                                      "measured in the same run")] = None,
     reuse_builds: Annotated[bool, typer.Option(
         help="with --growth: serve existing OUT/build-<scale> builds, no new ETL")] = False,
+    search: Annotated[bool, typer.Option(
+        help="time searchMovies and searchPeople instead (data layer and GraphQL, "
+             "in fresh processes)")] = False,
+    data: Annotated[Path | None, typer.Option(
+        help="with --search: an existing build to time (no ETL)", **EXISTING_DIR)] = None,
 ) -> None:
     """Benchmark ours against the assignment's approach; write JSON and Markdown results."""
     import json
@@ -374,6 +379,14 @@ def bench(
 
     out.mkdir(parents=True, exist_ok=True)
     with progress("bench") as step:
+        if search:
+            from bench import search as search_mod
+
+            found = search_mod.section(scale, out, data, repeats, seed, step)
+            (out / "search.json").write_text(json.dumps(found, indent=2))
+            (out / "search.md").write_text(search_mod.markdown(found))
+            Console().print(search_mod.markdown(found))
+            return
         if container:
             from bench import container as container_mod
 

@@ -21,7 +21,9 @@ Ranking, for a query ``q`` and a candidate key ``k`` (both in ``search_form``):
   word), weighted by word length, times a coverage factor (a key with many unmatched words
   scores less) and a start factor (the key's first content word is what was typed first);
   a key shorter than the query can only score by whole-string similarity, so "go" never
-  matches a fragment of "godfater";
+  matches a fragment of "godfater". Without the spaces and word by word the ratio is
+  ``typo_ratio``: two adjacent letters swapped cost one edit, as a missing letter does
+  ("angle" is nearest "angel", not "a single");
 * score = similarity blended with the target's prior (``PRIOR_WEIGHT``), capped at 99 unless
   the key equals the query (100), rounded to one decimal; below ``FLOOR`` nothing is returned.
 """
@@ -37,6 +39,7 @@ from enum import IntEnum
 
 import numpy as np
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA, Levenshtein
 
 from data.text import fold
 
@@ -49,6 +52,7 @@ WORD_MATCH = 75.0  # a key word this similar to a query word counts as covered
 COVER_BASE = 0.86  # word score of a key none of whose letters beyond the match are covered
 START_FACTOR = 0.97  # word score when the key does not start with the first query word
 NON_EXACT_CAP = 99.0
+SWAPS_FROM = 2 * WORD_MATCH - 100  # ratio from which transpositions are looked for (typo_ratio)
 
 EXACT_CANDIDATES = 100  # keys equal to the query (the largest page a search returns)
 PREFIX_CANDIDATES = 60  # most popular keys starting with the query
@@ -427,13 +431,41 @@ def _sum_by(keys: np.ndarray, weights: np.ndarray, size: int | None = None
     return keys[first], np.add.reduceat(weights, first) if keys.size else weights
 
 
+def typo_ratio(queries: Sequence[str], choices: Sequence[str]) -> np.ndarray:
+    """rapidfuzz's ``fuzz.ratio`` of every query against every choice (0-100, float32), except
+    that swapping two adjacent letters costs what one missing letter does.
+
+    ``ratio`` is ``1 - Indel / (len1 + len2)``: Indel counts a transposition as a deletion
+    plus an insertion, as much as a substitution and twice a missing letter, so "angle" was
+    nearer "a single" (two insertions) than "angel". Levenshtein counts a transposition as two
+    substitutions and OSA (optimal string alignment) as one edit: what OSA saves over
+    Levenshtein is what its transpositions saved, and that comes off the Indel count. Other
+    edits cost what they did, so a pair without a transposition (or below ``SWAPS_FROM``)
+    scores its ``ratio``."""
+    ratio = process.cdist(queries, choices, scorer=fuzz.ratio, dtype=np.float32)
+    # Transpositions save at most half the Indel cost: a pair below SWAPS_FROM could not reach
+    # WORD_MATCH, and is not worth the two extra distances.
+    near = (ratio >= SWAPS_FROM) & (ratio < 100)
+    cols = np.flatnonzero(near.any(axis=0))
+    if cols.size == 0:
+        return ratio
+    subset = [choices[i] for i in cols.tolist()]
+    swaps = (process.cdist(queries, subset, scorer=Levenshtein.distance, dtype=np.int32)
+             - process.cdist(queries, subset, scorer=OSA.distance, dtype=np.int32))
+    swaps *= near[:, cols]
+    if swaps.any():
+        total = (np.fromiter(map(len, queries), dtype=np.int32, count=len(queries))[:, None]
+                 + np.fromiter(map(len, subset), dtype=np.int32, count=len(subset))[None, :])
+        ratio[:, cols] += 100 * swaps / total
+    return ratio
+
+
 def similarity(q: str, forms: list[str]) -> np.ndarray:
     """How well each candidate (in ``search_form``) matches the query ``q``, 0-100."""
+    # A letter swapped is looked for without the spaces only ("thegodfahter"): the same
+    # letters as with them, and one distance fewer per candidate.
     whole = process.cdist([q], forms, scorer=fuzz.ratio, dtype=np.float32)[0]
-    q_tight = q.replace(" ", "")
-    tight = process.cdist(
-        [q_tight], [f.replace(" ", "") for f in forms], scorer=fuzz.ratio, dtype=np.float32
-    )[0]
+    tight = typo_ratio([q.replace(" ", "")], [f.replace(" ", "") for f in forms])[0]
     return np.maximum(np.maximum(whole, tight), _word_score(q, forms)).astype(np.float64)
 
 
@@ -451,11 +483,14 @@ def _word_score(q: str, forms: list[str]) -> np.ndarray:
     starts = np.minimum(starts, len(words) - 1)
     wlen = np.fromiter(map(len, words), dtype=np.float64, count=len(words))
 
-    match = process.cdist(tokens, words, scorer=fuzz.ratio, dtype=np.float32)
+    # Titles and names share most words ("the", "john"): each distinct word is scored once.
+    distinct = list(dict.fromkeys(words))
+    slot = {w: i for i, w in enumerate(distinct)}
+    inverse = np.fromiter(map(slot.__getitem__, words), dtype=np.int64, count=len(words))
+    match = typo_ratio(tokens, distinct)[:, inverse]
     last = tokens[-1]
     cut = len(last)
-    prefix = process.cdist([last], [w[:cut] for w in words], scorer=fuzz.ratio,
-                           dtype=np.float32)[0]
+    prefix = typo_ratio([last], [w[:cut] for w in distinct])[0][inverse]
     match[-1] = np.maximum(match[-1], np.where(wlen > cut, prefix * PREFIX_WEIGHT, 0))
     best = np.maximum.reduceat(match, starts, axis=1)  # (tokens, candidates)
     weights = np.fromiter(map(len, tokens), dtype=np.float64, count=len(tokens))

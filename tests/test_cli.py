@@ -39,6 +39,7 @@ REFUSED = [
     (["bench", "--growth", "0.5,20"], "--growth"),
     (["bench", "--max-baseline", "0"], "--max-baseline"),
     (["bench", "--soak-seconds", "-5"], "--soak-seconds"),
+    (["bench", "--search", "--data", MISSING], "--data"),
     (["no-such-command"], "no-such-command"),
 ]
 

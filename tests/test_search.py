@@ -9,10 +9,18 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from data.search import FLOOR, Field, NameIndex, build_name_index, search_form
+from data.search import (
+    FLOOR,
+    SWAPS_FROM,
+    Field,
+    NameIndex,
+    build_name_index,
+    search_form,
+    typo_ratio,
+)
 from data.text import fold
 from evaluation import search as evaluation
 
@@ -55,6 +63,14 @@ def test_typo_finds_the_godfather_not_a_short_title(client: Any) -> None:
     assert (hits[0]["movie"]["title"], hits[0]["movie"]["tmdbId"]) == ("The Godfather", 238)
     assert hits[0]["matched"] == "TITLE"
     assert "Go" not in [h["movie"]["title"] for h in hits]
+
+
+def test_swapped_letters_find_the_film(client: Any) -> None:
+    # Regression: a swap cost two edits, as much as a substitution, so "the tsing" answered
+    # The Thing (one letter replaced) and "devli" a longer title holding "devil".
+    for query, title in (("The tSing", "The Sting"), ("Devli", "Devil"), ("Godfahter",
+                                                                          "The Godfather")):
+        assert movies(client, query)[0]["movie"]["title"] == title, query
 
 
 def test_star_wars_films_first(client: Any) -> None:
@@ -193,6 +209,51 @@ def test_short_key_never_matches_a_fragment_of_the_query() -> None:
     assert index.search("toy", 1)[0].target == 5
 
 
+def test_a_swap_ranks_above_missing_and_replaced_letters() -> None:
+    # Regression (synthetic twin): with a swap costing two edits, "angle" was nearer
+    # "A Single" (two letters missing) than "Angel", "evetn" nearer "Even" than "Event".
+    index = _index(["A Single", "Angel", "Even", "Event", "Louis Maloy", "Louis Mayo"])
+    assert index.search("angle", 1)[0].target == 1
+    assert index.search("evetn", 1)[0].target == 3
+    assert index.search("lousi mayo", 1)[0].target == 5
+
+
+words = st.text(st.sampled_from("abcdeé xy"), max_size=16)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(words, min_size=1, max_size=3), st.lists(words, min_size=1, max_size=6))
+def test_typo_ratio_is_ratio_but_for_swaps(queries: list[str], choices: list[str]) -> None:
+    from rapidfuzz import fuzz
+    from rapidfuzz.distance import OSA, Levenshtein
+
+    got = typo_ratio(queries, choices)
+    assert got.shape == (len(queries), len(choices))
+    for i, a in enumerate(queries):
+        for j, b in enumerate(choices):
+            plain = fuzz.ratio(a, b)
+            value = float(got[i, j])
+            # Pairwise: the other queries and choices change nothing.
+            assert value == pytest.approx(float(typo_ratio([a], [b])[0, 0]), abs=1e-4)
+            if plain < SWAPS_FROM or Levenshtein.distance(a, b) == OSA.distance(a, b):
+                assert value == pytest.approx(plain, abs=1e-4)
+            else:
+                assert plain < value < 100
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.sampled_from("abcdeéxyz"), min_size=2, max_size=20), st.data())
+def test_a_swap_costs_one_edit(word: str, data: st.DataObject) -> None:
+    i = data.draw(st.integers(0, len(word) - 2))
+    assume(word[i] != word[i + 1])
+    swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    replaced = word[:i] + ("q" if word[i] != "q" else "w") + word[i + 1 :]
+    score = typo_ratio([word], [swapped, replaced])[0]
+    # Indel counts the swap as two (a deletion and an insertion); here it is one.
+    assert score[0] == pytest.approx(100 * (1 - 1 / (2 * len(word))), abs=1e-4)
+    assert score[0] > score[1]
+
+
 def test_prior_breaks_near_ties_only() -> None:
     index = _index(["Tom Hann", "Tom Hanks"], prior=[1, 5000])
     assert index.search("tom hanx", 1)[0].target == 1
@@ -279,3 +340,36 @@ def test_search_bench_runs(sample_build: Path) -> None:
     for name in ("movies / data layer", "movies / GraphQL", "people / previous"):
         assert results["timings"][name]["queries"] > 0
         assert name in table
+
+
+def test_bench_search_section(sample_build: Path, tmp_path: Path,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """``movies bench --search``: fresh processes, the median of each figure over them, JSON
+    and Markdown written."""
+    import json
+    import statistics
+
+    from typer.testing import CliRunner
+
+    from bench import search as bench
+    from cli.main import app
+
+    monkeypatch.setitem(bench.SECTION, "movies", 4)
+    monkeypatch.setitem(bench.SECTION, "people", 4)
+    monkeypatch.setitem(bench.SECTION, "previous", 1)
+    result = CliRunner().invoke(app, ["bench", "--search", "--data", str(sample_build),
+                                      "--out", str(tmp_path), "--repeats", "2"])
+    assert result.exit_code == 0, result.output
+    found = json.loads((tmp_path / "search.json").read_text())
+    assert found["processes"] == 2 and len(found["runs"]) == 2
+    names = {f"{e} / {side}" for e in ("movies", "people")
+             for side in ("data layer", "GraphQL", "previous")}
+    assert set(found["timings"]) == names
+    for name, timing in found["timings"].items():
+        assert timing["queries"] == (1 if name.endswith("previous") else timing["queries"]) > 0
+        for clock in ("wall", "cpu"):
+            runs = [r[name][clock]["p50"] for r in found["runs"]]
+            assert timing[clock]["p50"] == pytest.approx(statistics.median(runs), abs=1e-4)
+            assert 0 < timing[clock]["p50"] <= timing[clock]["p99"]
+    table = (tmp_path / "search.md").read_text()
+    assert "medians over 2 fresh processes" in table and "people / GraphQL" in table
