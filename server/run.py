@@ -41,27 +41,10 @@ class PinnedWorkers(Multiprocess):
         super().handle_hup()
 
 
-# glibc raises its mmap threshold after a large block is freed, so the next large temporaries
-# (a recommendation's score vector and gathered postings: megabytes at full scale) come from
-# the heap and stay in the process: workers grew by 10-15 MB of private memory at scale 4. A
-# fixed threshold hands every such block back to the kernel when it is freed. glibc reads it
-# at process start, so it is set here for the workers to inherit.
-MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
-
-
-def worker_environment(settings: Settings) -> dict[str, str]:
-    """What the supervisor adds to its environment for the workers it spawns."""
-    return {**MALLOC_ENV, **settings.to_env()}
-
-
 def serve(settings: Settings) -> None:
     link = settings.data
     settings = replace(settings, data=pin(link))
-    for name, value in worker_environment(settings).items():
-        if name in MALLOC_ENV:
-            os.environ.setdefault(name, value)  # an operator's own malloc tuning wins
-        else:
-            os.environ[name] = value
+    os.environ.update(settings.to_env())
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Workers count for themselves; /metrics aggregates the directory they share.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="movies-metrics-")

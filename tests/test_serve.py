@@ -102,30 +102,3 @@ def test_workers_keep_the_pinned_build_until_sighup(sample_build: Path, tmp_path
         assert "errors" not in httpx.post(url + "/graphql", json=like, timeout=10).json()
     finally:
         stop(process)
-
-
-def test_workers_hand_large_temporaries_back(sample_build: Path, tmp_path: Path) -> None:
-    """Workers start with a fixed malloc mmap threshold (their private memory otherwise grew
-    with the catalogue through freed score vectors kept on the heap); an operator's own
-    setting wins."""
-    import os
-
-    import psutil
-    from serving import free_port, serve, stop, wait_ready
-
-    def worker_setting(extra: dict[str, str]) -> str | None:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"} | extra
-        process = serve(sample_build, port, tmp_path / "serve.log", "--workers", "1", env=env)
-        try:
-            wait_ready(f"http://127.0.0.1:{port}/readyz", process)
-            workers = psutil.Process(process.pid).children(recursive=True)
-            found = {w.environ().get("MALLOC_MMAP_THRESHOLD_") for w in workers
-                     if "multiprocessing" in " ".join(w.cmdline())}
-            assert len(found) == 1, found
-            return found.pop()
-        finally:
-            stop(process)
-
-    assert worker_setting({}) == str(128 * 1024)
-    assert worker_setting({"MALLOC_MMAP_THRESHOLD_": "65536"}) == "65536"
