@@ -121,8 +121,6 @@ class Catalog:
 
         self.cast_counts = image.array("people.cast_count")
         self.directed_counts = image.array("people.directed_count")
-        self.is_actor = self.cast_counts > 0
-        self.is_director = self.directed_counts > 0
         self.acted_return = image.array("people.acted_return")
         self.directed_return = image.array("people.directed_return")
         self.month_counts = image.array("movies.month_counts")
@@ -162,6 +160,16 @@ class Catalog:
     def collection_of(self, movie: int) -> int | None:
         row = self.movies.value(movie, "collection")
         return None if row is None else int(row)
+
+    # Per-person masks, made when a role-filtered search first needs them (not at attach,
+    # which reads nothing in proportion to the catalogue).
+    @cached_property
+    def is_actor(self) -> np.ndarray:
+        return self.cast_counts > 0
+
+    @cached_property
+    def is_director(self) -> np.ndarray:
+        return self.directed_counts > 0
 
     @cached_property
     def has_credits(self) -> np.ndarray:

@@ -1,10 +1,13 @@
 """The serving image's file format: flat NumPy arrays that every worker memory-maps.
 
-A serving image is a directory of ``.npy`` files plus ``image.json``. Nothing in it needs
-parsing or copying at start-up: ``open_image`` maps every file (``np.load(mmap_mode="r")``),
-so a worker is ready at once and all workers and replicas on a host share the pages through
-the page cache. The ETL writes it (``ImageWriter``) next to the Parquet warehouse; the
-catalog reads it. Both sides go through this module, so the format is defined once.
+A serving image is a directory of ``.npy`` files plus ``image.json``, which records each
+array's dtype, shape and where its data starts in its file. Nothing needs parsing or copying
+at start-up: ``open_image`` maps every file and views it as an array (no ``.npy`` header is
+read: ``np.load`` spent most of attach reading and parsing 200-odd headers), so a worker is
+ready at once and all workers and replicas on a host share the pages through the page
+cache. The files stay ordinary ``.npy`` files for anyone inspecting a build. The ETL writes
+it (``ImageWriter``) next to the Parquet warehouse; the catalog reads it. Both sides go
+through this module, so the format is defined once.
 
 Columns keep their meaning without Python objects: numbers are arrays (a null float is NaN,
 which the ETL never keeps as a value; a null integer is ``NULL_INT``), dates are days since
@@ -16,6 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
+import mmap
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +33,7 @@ import orjson
 if TYPE_CHECKING:  # the server only reads images: Polars is imported where one is written
     import polars as pl
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: image.json records each array's dtype, shape and data offset
 META = "image.json"
 NULL_INT = -1  # ids, rows and codes are never negative
 EPOCH = dt.date(1970, 1, 1)
@@ -225,16 +231,34 @@ def open_image(path: Path, expect: Mapping[str, Any]) -> Image:
             raise ImageError(
                 f"{path} is a serving image with {key} {meta.get(key)}, this code reads {value}"
             )
-    arrays: dict[str, np.ndarray] = {}
-    for name in meta["arrays"]:
-        file = path / f"{name}.npy"
-        if not file.is_file():
-            raise ImageError(f"{file} is missing")
-        # Every file is opened now: a build removed later (a newer one published) stays
-        # readable through the open maps. A plain ndarray view of the map: np.memmap adds
-        # Python-level work to every scalar read and slice.
-        arrays[name] = np.load(file, mmap_mode="r").view(np.ndarray)
+    arrays = {name: map_array(path / f"{name}.npy", spec)
+              for name, spec in meta["arrays"].items()}
     return Image(path=path, meta=meta, arrays=arrays)
+
+
+def map_array(file: Path, spec: Mapping[str, Any]) -> np.ndarray:
+    """The read-only array in ``file`` as ``spec`` (dtype, shape, offset) describes it,
+    memory-mapped. Every file is mapped now: a build removed later (a newer one published)
+    stays readable through the open maps. A plain ndarray over the map: np.memmap adds
+    Python-level work to every scalar read and slice."""
+    dtype, shape = np.dtype(spec["dtype"]), tuple(spec["shape"])
+    count = math.prod(shape)
+    try:
+        fd = os.open(file, os.O_RDONLY)
+    except FileNotFoundError:
+        raise ImageError(f"{file} is missing") from None
+    try:
+        size = os.fstat(fd).st_size
+        if size < spec["offset"] + count * dtype.itemsize:
+            raise ImageError(f"{file} is shorter than its array ({size} bytes)")
+        if count == 0:  # nothing to map (and an empty map is not allowed)
+            empty = np.empty(shape, dtype=dtype)
+            empty.flags.writeable = False
+            return empty
+        mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    finally:
+        os.close(fd)
+    return np.frombuffer(mapped, dtype=dtype, count=count, offset=spec["offset"]).reshape(shape)
 
 
 class ImageWriter:
@@ -243,14 +267,25 @@ class ImageWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
-        self.meta: dict[str, Any] = {"format": FORMAT_VERSION, "arrays": [], "columns": {}}
+        self.meta: dict[str, Any] = {"format": FORMAT_VERSION, "arrays": {}, "columns": {}}
 
     def array(self, name: str, values: np.ndarray) -> None:
         values = np.ascontiguousarray(values)
         if values.dtype == object:
             raise TypeError(f"{name}: object arrays cannot be memory-mapped")
-        np.save(self.path / f"{name}.npy", values, allow_pickle=False)
-        self.meta["arrays"].append(name)
+        file = self.path / f"{name}.npy"
+        np.save(file, values, allow_pickle=False)
+        with file.open("rb") as saved:  # where the data starts: after the .npy header
+            version = np.lib.format.read_magic(saved)
+            if version == (1, 0):
+                np.lib.format.read_array_header_1_0(saved)
+            elif version == (2, 0):
+                np.lib.format.read_array_header_2_0(saved)
+            else:
+                raise ImageError(f"{file}: .npy format {version} is not written by np.save")
+            offset = saved.tell()
+        self.meta["arrays"][name] = {"dtype": values.dtype.str, "shape": list(values.shape),
+                                     "offset": offset}
 
     def _spec(self, table: str, name: str, spec: dict[str, Any]) -> None:
         self.meta["columns"].setdefault(table, {})[name] = spec

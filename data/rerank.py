@@ -156,7 +156,8 @@ def save_prior(directory: Path, vote_average: np.ndarray, vote_count: np.ndarray
 
 def load_prior(directory: Path) -> np.ndarray | None:
     path = directory / PRIOR_FILE
-    return np.load(path, mmap_mode="r") if path.is_file() else None
+    # A plain ndarray over the map (np.memmap adds work to every indexing).
+    return np.load(path, mmap_mode="r").view(np.ndarray) if path.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -190,8 +191,8 @@ class CoLiked:
         """The arrays saved in ``directory`` (memory-mapped), or None when there are none."""
         if not all((directory / f"{name}.npy").is_file() for name in COLIKED_FILES):
             return None
-        arrays = [np.load(directory / f"{name}.npy", mmap_mode="r" if mmap else None)
-                  for name in COLIKED_FILES]
+        arrays = [np.load(directory / f"{name}.npy", mmap_mode="r" if mmap else None
+                          ).view(np.ndarray) for name in COLIKED_FILES]
         return cls(*arrays)
 
     @property

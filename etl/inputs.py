@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from data.build import IMAGE_DIR, BuildError, read_manifest
-from data.image import META
+from data.image import FORMAT_VERSION, META
 from data.paths import RAW_DIR, SAMPLE_DIR
 
 RAW_NAMES = {
@@ -70,8 +72,13 @@ def build_problem(build: Path, against_defaults: bool) -> str | None:
         manifest = read_manifest(build)
     except BuildError as exc:
         return str(exc)
-    if not (build / IMAGE_DIR / META).is_file():
+    meta_path = build / IMAGE_DIR / META
+    if not meta_path.is_file():
         return f"{build} has no serving image; run `movies etl` again"
+    image_format = orjson.loads(meta_path.read_bytes()).get("format")
+    if image_format != FORMAT_VERSION:
+        return (f"{build} has a serving image of format {image_format}, this code reads "
+                f"{FORMAT_VERSION}; run `movies etl` again")
     if against_defaults and (changed := inputs_changed(manifest)):
         return f"the build is older than the data: {changed}"
     return None

@@ -258,3 +258,25 @@ def test_the_data_layer_stops_at_the_deadline(catalog: Catalog) -> None:
     finally:
         deadline.start(None)
     assert lookups.recommend(catalog, row, 5)  # no deadline: answers as before
+
+
+def test_image_arrays_are_mapped_from_their_recorded_layout(tmp_path: Path) -> None:
+    """Arrays come back as written (np.load agrees; empty ones too), read-only, without their
+    .npy headers being read; a truncated file is refused, not read past its end."""
+    writer = ImageWriter(tmp_path / "img")
+    arrays = {"ints": np.arange(10, dtype=np.int64), "floats": np.linspace(0, 1, 7),
+              "grid": np.arange(12, dtype=np.int32).reshape(3, 4),
+              "empty": np.zeros(0, dtype=np.float32), "flags": np.array([True, False])}
+    for name, values in arrays.items():
+        writer.array(name, values)
+    writer.finish()
+    image = open_image(tmp_path / "img", {})
+    for name, values in arrays.items():
+        got = image.array(name)
+        assert type(got) is np.ndarray and not got.flags.writeable
+        assert got.dtype == values.dtype and np.array_equal(got, values)
+        assert np.array_equal(got, np.load(tmp_path / "img" / f"{name}.npy"))
+    data = (tmp_path / "img" / "ints.npy").read_bytes()
+    (tmp_path / "img" / "ints.npy").write_bytes(data[:-8])
+    with pytest.raises(image_format.ImageError, match="shorter than its array"):
+        open_image(tmp_path / "img", {})

@@ -41,6 +41,17 @@ def test_production_refuses_a_build_without_serving_image(sample_build: Path,
     assert "no serving image" in result.output
 
 
+def test_production_refuses_a_serving_image_of_another_format(sample_build: Path,
+                                                              tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    shutil.copytree(sample_build.resolve(), old)
+    meta = old / "serving" / "image.json"
+    meta.write_bytes(orjson.dumps(orjson.loads(meta.read_bytes()) | {"format": 1}))
+    result = CliRunner().invoke(app, ["serve", "--profile", "production", "--data", str(old)])
+    assert result.exit_code == EXIT_NO_BUILD
+    assert "serving image of format 1" in result.output and "movies etl" in result.output
+
+
 def test_workers_keep_the_pinned_build_until_sighup(sample_build: Path, tmp_path: Path) -> None:
     """A publish does not mix builds behind one port: every worker serves the build the link
     pointed to at start (moviesLike included, whose vocabulary is mapped at attach), and
