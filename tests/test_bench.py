@@ -112,8 +112,10 @@ def test_targets_against_another_checkout(tmp_path: Path) -> None:
             mem = s[when]
             assert len(mem["workers"]) == 2, mem
             assert 0 < mem["max_anonymous_uss_mb"] <= mem["max_uss_mb"] < mem["sum_pss_mb"]
-        for w in s["memory_warm"]["workers"]:  # answering read the image through its maps
-            assert w["build_files"]["rss_mb"] > 0, w
+        # Answering read the image through its maps. Only some worker: the kernel may hand
+        # every warm-up connection to one of the two (a CI run saw the other idle).
+        warm = s["memory_warm"]["workers"]
+        assert max(w["build_files"]["rss_mb"] for w in warm) > 0, warm
         assert set(s["graphql"]) == set(suite.graphql_queries(
             {"titles": ["x"], "actors": ["x"], "directors": ["x"], "busiest_actor": ["x"]}))
     text = targets.markdown(found)
