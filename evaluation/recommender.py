@@ -98,7 +98,7 @@ from __future__ import annotations
 import itertools
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -834,6 +834,25 @@ def tune(prepared: Prepared, read: Ratings, weights: Mapping[str, float] | None 
     return Tuned(prior, content_blend, blend, content_value, value, tried + more)
 
 
+def coordinate_search(start: Mapping[str, float], fields: Iterable[str], grid: Sequence[float],
+                      score: Callable[[dict[str, float]], float], passes: int, min_gain: float
+                      ) -> tuple[dict[str, float], float]:
+    """One field at a time over ``grid``, keeping a change only when it gains more than
+    ``min_gain``; up to ``passes`` rounds, stopping early when a round changes nothing."""
+    best = dict(start)
+    best_value = score(best)
+    for _ in range(passes):
+        changed = False
+        for name in fields:
+            for value in grid:
+                trial = best | {name: float(value)}
+                if trial != best and score(trial) > best_value + min_gain:
+                    best, best_value, changed = trial, score(trial), True
+        if not changed:
+            break
+    return best, best_value
+
+
 def tune_fields(prepared: Prepared, read: Ratings, start: Mapping[str, float],
                 prior: rerank.Prior = rerank.PRIOR,
                 fields: Iterable[str] = ("tagline", "title", "genres", "keywords", "collection",
@@ -860,17 +879,8 @@ def tune_fields(prepared: Prepared, read: Ratings, start: Mapping[str, float],
                 + " ".join(f"{f}={w:g}" for f, w in weights.items() if w > 0))
         return cache[key]
 
-    best = dict(start)
-    best_value = score(best)
-    for _ in range(passes):
-        changed = False
-        for name in fields:
-            for value in FIELD_GRID:
-                trial = best | {name: float(value)}
-                if trial != best and score(trial) > best_value + MIN_FIELD_GAIN:
-                    best, best_value, changed = trial, score(trial), True
-        if not changed:
-            break
+    best, best_value = coordinate_search(start, fields, FIELD_GRID, score, passes,
+                                         MIN_FIELD_GAIN)
     log(f"chosen: {best} ({best_value:.4f}, {len(cache)} weightings tried)")
     return best
 
@@ -985,17 +995,7 @@ def search_weights(
                 + " ".join(f"{f}={w:g}" for f, w in weights.items() if w > 0))
         return cache[key]
 
-    best = dict(start)
-    best_value = score(best)
-    for _ in range(passes):
-        changed = False
-        for name in fields:
-            for value in grid:
-                trial = best | {name: float(value)}
-                if trial != best and score(trial) > best_value + min_gain:
-                    best, best_value, changed = trial, score(trial), True
-        if not changed:
-            break
+    best, _ = coordinate_search(start, fields, grid, score, passes, min_gain)
     log(f"chosen: {best}")
     return SearchResult(
         weights=best,
