@@ -121,6 +121,31 @@ def top_indices(scores: np.ndarray, n: int, exclude: np.ndarray) -> np.ndarray:
     return tied[np.lexsort((tied, -scores[tied]))][:k]
 
 
+def not_in(values: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """A mask of the ``values`` absent from ``others``: both hold tens of rows, where one
+    broadcast comparison costs less than ``np.isin``'s set-up or Python sets."""
+    if not others.size:
+        return np.ones(values.size, dtype=bool)
+    return (values[:, None] != others[None, :]).all(axis=1)
+
+
+def listed_neighbours(rows: np.ndarray, cosines: np.ndarray, depth: int, exclude: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The first ``depth`` entries not in ``exclude`` of a movie's precomputed neighbour list
+    (``etl.neighbours``: best first, padded with -1 once no other movie scores above 0), as
+    (rows, cosines); None when the list was cut at its width and the exclusions leave fewer
+    than ``depth`` of it, so only the full computation can say what comes next."""
+    keep = rows >= 0
+    complete = not bool(keep.all())
+    if exclude.size:
+        keep &= not_in(rows, exclude)
+    found = np.flatnonzero(keep)
+    if not complete and found.size < depth:
+        return None
+    found = found[:depth]
+    return rows[found].astype(np.int64), cosines[found].astype(np.float64)
+
+
 def top_rows(scores: np.ndarray, n: int, exclude: np.ndarray) -> list[Neighbour]:
     """``top_indices`` with their scores."""
     best = top_indices(scores, n, exclude)
@@ -152,6 +177,25 @@ class Sparse:
         values = np.concatenate([self.data[a:b] for a, b in spans])
         scale = np.repeat(weights.astype(np.float64), np.subtract(ends, starts))
         return np.bincount(rows, weights=values * scale, minlength=size)
+
+    def products(self, a: int, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The nonzero terms of the dot products of line ``a`` with each of ``lines`` (a
+        handful): (which of ``lines``, column, product in float64)."""
+        ptr, indices, data = self.indptr, self.indices, self.data
+        mine = indices[ptr[a] : ptr[a + 1]]
+        order = np.argsort(mine)
+        mine, values = mine[order], data[ptr[a] : ptr[a + 1]][order]
+        starts, ends = ptr[lines], ptr[lines + 1]
+        lengths = ends - starts
+        which = np.repeat(np.arange(lines.size), lengths)
+        at = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths - starts, lengths)
+        cols = indices[at]
+        if not mine.size:
+            return which[:0], cols[:0], np.zeros(0, dtype=np.float64)
+        pos = np.minimum(np.searchsorted(mine, cols), mine.size - 1)
+        hit = mine[pos] == cols
+        product = data[at[hit]].astype(np.float64) * values[pos[hit]]
+        return which[hit], cols[hit], product
 
     @property
     def nbytes(self) -> int:
@@ -226,6 +270,10 @@ class Index:
         self.n_movies = int(self.ids.shape[0])
         self.empty = np.diff(self.by_movie.indptr) < MIN_DOCUMENT_TERMS
         self.encoder = encoder
+        # Each movie's best neighbours, computed by the ETL (``etl.neighbours``); a build
+        # without them answers from the postings.
+        self.neighbour_rows: np.ndarray | None = arrays.get("neighbours.rows")
+        self.neighbour_cosines: np.ndarray | None = arrays.get("neighbours.cosines")
         # Re-ranking signals (data/rerank.py): memory-mapped .npy files when the build has them.
         self.prior: np.ndarray | None = None
         self.coliked: CoLiked | None = None
@@ -253,6 +301,25 @@ class Index:
     def row_scores(self, row: int) -> np.ndarray:
         return self.scores(*self.by_movie.line(row))
 
+    def cosines(self, row: int, rows: np.ndarray) -> np.ndarray:
+        """The cosine of ``row`` with each of a handful of ``rows`` (float64)."""
+        which, _cols, product = self.by_movie.products(row, np.asarray(rows, dtype=np.int64))
+        return np.bincount(which, weights=product, minlength=len(rows))
+
+    def content_candidates(self, row: int, depth: int, exclude: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``depth`` best content neighbours of ``row`` that are not in ``exclude``, best
+        first, with their cosines: read from the precomputed lists, or where those cannot
+        say (no list in the build, or not deep enough) computed from the postings."""
+        if self.neighbour_rows is not None and self.neighbour_cosines is not None:
+            listed = listed_neighbours(self.neighbour_rows[row], self.neighbour_cosines[row],
+                                       depth, exclude)
+            if listed is not None:
+                return listed
+        every = self.row_scores(row)
+        found = top_indices(every, depth, exclude)
+        return found, every[found]
+
     def check_comparable(self, row: int) -> None:
         if self.empty[row]:
             raise NotFound(
@@ -262,7 +329,8 @@ class Index:
 
     def similar(self, row: int, n: int, exclude: np.ndarray) -> list[Neighbour]:
         self.check_comparable(row)
-        return top_rows(self.row_scores(row), n, exclude)
+        rows, cosines = self.content_candidates(row, n, np.asarray(exclude, dtype=np.int64))
+        return [Neighbour(r, c) for r, c in zip(rows.tolist(), cosines.tolist(), strict=True)]
 
     def like_text(self, text: str, n: int) -> list[Neighbour]:
         """Movies by the (``TEXT_WEIGHTS``-weighted) cosine of the query with their word

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from data.recommender import Index, Sparse
+    from data.recommender import Index
 
 PRIOR_FILE = "prior.npy"
 COLIKED_FILES = ("coliked_offsets", "coliked_rows", "coliked_scores", "coliked_support")
@@ -116,14 +116,6 @@ def blended(cosine: np.ndarray, prior: np.ndarray, coliked: np.ndarray | None, b
     return (1 - c) * content + c * coliked
 
 
-def _not_in(values: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """A mask of the ``values`` absent from ``others``: both hold tens of rows, where one
-    broadcast comparison costs less than ``np.isin``'s set-up or Python sets."""
-    if not others.size:
-        return np.ones(values.size, dtype=bool)
-    return (values[:, None] != others[None, :]).all(axis=1)
-
-
 def candidates(
     content_rows: np.ndarray, coliked_rows: np.ndarray, coliked_scores: np.ndarray,
     exclude: np.ndarray,
@@ -131,12 +123,14 @@ def candidates(
     """The union of the content candidates (best first, already without ``exclude``) and the
     co-liked neighbours not in ``exclude``: (rows, normalised co-liked score, is-new mask
     of the rows whose cosine the caller has yet to compute)."""
+    from data.recommender import not_in  # imports this module: a cycle at module level
+
     coliked_rows = np.asarray(coliked_rows, dtype=np.int64)
-    keep = _not_in(coliked_rows, np.asarray(exclude, dtype=np.int64))
+    keep = not_in(coliked_rows, np.asarray(exclude, dtype=np.int64))
     co_rows = coliked_rows[keep]
     co_norm = normalised_coliked(np.asarray(coliked_scores)[keep])
     content_rows = np.asarray(content_rows, dtype=np.int64)
-    new = _not_in(co_rows, content_rows)
+    new = not_in(co_rows, content_rows)
     rows = np.concatenate([content_rows, co_rows[new]])
     # Each candidate's co-liked score: co_rows are distinct, so at most one match per row.
     co = np.zeros(rows.size, dtype=np.float32)
@@ -221,13 +215,13 @@ def recommend(index: Index, row: int, n: int, exclude: np.ndarray) -> list[Ranke
     ``evaluation/recommender.py``): content candidates re-ranked with the prior, plus the
     co-liked neighbours where the build has them (``COLIKED_BLEND``), else content and
     prior alone (``CONTENT_BLEND``); an index without a prior ranks by cosine."""
-    from data.recommender import top_indices  # imports this module: a cycle at module level
+    from data.recommender import not_in  # imports this module: a cycle at module level
 
     index.check_comparable(row)
     exclude = np.asarray(exclude, dtype=np.int64)
     if index.coliked is not None:
         co_rows, co_scores, co_support = index.coliked.of(row)
-        keep = _not_in(co_rows.astype(np.int64), exclude)
+        keep = not_in(co_rows.astype(np.int64), exclude)
         co_rows, co_scores, co_support = co_rows[keep], co_scores[keep], co_support[keep]
     else:
         co_rows = co_support = np.zeros(0, dtype=np.int32)
@@ -236,12 +230,10 @@ def recommend(index: Index, row: int, n: int, exclude: np.ndarray) -> list[Ranke
     blend = COLIKED_BLEND if has else CONTENT_BLEND
     if index.prior is None:
         blend = Blend(blend.depth, 0.0, blend.coliked_weight)
-    # One pass over the query's postings gives every movie's cosine: the content candidates
-    # and the co-liked ones alike.
-    every = index.row_scores(row)
-    content_rows = top_indices(every, max(blend.depth, n), exclude)
-    rows, co, _ = candidates(content_rows, co_rows, co_scores, exclude)
-    cosine = every[rows]
+    content_rows, content_cosines = index.content_candidates(row, max(blend.depth, n), exclude)
+    rows, co, is_new = candidates(content_rows, co_rows, co_scores, exclude)
+    # Co-liked candidates outside the content list: their cosines from the two documents.
+    cosine = np.concatenate([content_cosines, index.cosines(row, rows[is_new])])
     pr = np.asarray(index.prior)[rows] if index.prior is not None else np.zeros_like(cosine)
     scores = blended(cosine, pr, co if has else None, blend)
     order = np.lexsort((rows, -scores))[:n]
@@ -273,30 +265,6 @@ def field_layout(index: Index) -> tuple[list[str], np.ndarray]:
     return names, np.asarray([meta["field_offsets"][name] for name in names], dtype=np.int64)
 
 
-def _products(matrix: Sparse, a: int, rows: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The nonzero terms of the dot products of row ``a`` with each of ``rows``:
-    (which of ``rows``, column, product), on the CSR arrays (a handful of rows). Plain
-    ndarray views of the mapped arrays: NumPy's memmap subclass adds Python-level overhead
-    to every indexing."""
-    ptr, indices, data = (np.asarray(x) for x in (matrix.indptr, matrix.indices, matrix.data))
-    mine = indices[ptr[a] : ptr[a + 1]]
-    order = np.argsort(mine)
-    mine, values = mine[order], data[ptr[a] : ptr[a + 1]][order]
-    starts, ends = ptr[rows], ptr[rows + 1]
-    lengths = ends - starts
-    which = np.repeat(np.arange(rows.size), lengths)
-    at = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) + \
-        np.repeat(starts, lengths)
-    cols = indices[at]
-    if not mine.size:
-        return which[:0], cols[:0], np.zeros(0, dtype=np.float64)
-    pos = np.minimum(np.searchsorted(mine, cols), mine.size - 1)
-    hit = mine[pos] == cols
-    product = data[at[hit]].astype(np.float64) * values[pos[hit]]
-    return which[hit], cols[hit], product
-
-
 def field_contributions(index: Index, a: int, rows: Sequence[int] | np.ndarray
                         ) -> list[dict[str, float]]:
     """For each of ``rows``, how much each field adds to its cosine with movie ``a`` (the
@@ -305,7 +273,7 @@ def field_contributions(index: Index, a: int, rows: Sequence[int] | np.ndarray
     if not rows.size:
         return []
     names, starts = field_layout(index)
-    which, cols, product = _products(index.by_movie, a, rows)
+    which, cols, product = index.by_movie.products(a, rows)
     field_of = np.searchsorted(starts, cols, side="right") - 1
     sums = np.bincount(which * len(names) + field_of, weights=product,
                        minlength=rows.size * len(names)).reshape(rows.size, len(names))

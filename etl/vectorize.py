@@ -9,6 +9,7 @@ what ``fit`` learned.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -37,6 +38,7 @@ from data.recommender import (
     phrase_terms,
 )
 from data.rerank import save_prior
+from etl.neighbours import content_neighbours
 
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS)
 TOP_CAST = 5
@@ -225,6 +227,13 @@ def save(vectorizer: MovieVectorizer, index: Index, directory: Path) -> dict[str
         image.array(f"{name}.data", sparse.data)
     image.array("ids", np.asarray(index.ids))
     image.array("text_norm", np.asarray(index.text_norm))
+    started = time.perf_counter()
+    matrix = sp.csr_matrix((index.by_movie.data, index.by_movie.indices, index.by_movie.indptr),
+                           shape=(index.n_movies, sum(vectorizer.sizes().values())))
+    neighbour_rows, neighbour_cosines = content_neighbours(matrix)
+    image.array("neighbours.rows", neighbour_rows)
+    image.array("neighbours.cosines", neighbour_cosines)
+    neighbours_seconds = time.perf_counter() - started
     offsets: dict[str, int] = {}
     start = 0
     for name, size in vectorizer.sizes().items():
@@ -242,6 +251,8 @@ def save(vectorizer: MovieVectorizer, index: Index, directory: Path) -> dict[str
         "nnz": int(index.by_movie.data.shape[0]),
         "bytes": index.nbytes,
         "weights": dict(vectorizer.weights),
+        "neighbours": int(neighbour_rows.shape[1]),
+        "neighbours_seconds": round(neighbours_seconds, 2),
     }
     image.finish(kind=FORMAT, weights=dict(vectorizer.weights), fields=list(offsets),
                  field_offsets=offsets, sublinear={n: sublinear(n) for n in offsets},

@@ -111,9 +111,18 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from data import rerank
 from data.contract import TABLES
-from data.recommender import DEFAULT_WEIGHTS, FIELDS, Index, top_rows
+from data.recommender import (
+    DEFAULT_WEIGHTS,
+    FIELDS,
+    Index,
+    Sparse,
+    listed_neighbours,
+    top_indices,
+    top_rows,
+)
 from data.rerank import PRIOR_FORMS, CoLiked
 from data.warehouse import read_table
+from etl.neighbours import SLACK, content_neighbours
 from etl.ratings import Likes, coliked, likes_of, scan_likes
 from etl.vectorize import MovieVectorizer, documents, index_arrays
 
@@ -464,33 +473,42 @@ class Candidates:
 
 def gather(matrix: sp.csr_matrix, truth: Truth, depth: int,
            signal: CoLiked | None = None) -> Candidates:
-    """Content candidates of every movie (and its co-liked neighbours' cosines) from
-    BLOCK-row slabs, never an N x N matrix."""
+    """Content candidates of every movie (and its co-liked neighbours' cosines), read from
+    neighbour lists computed as the ETL computes them (``etl.neighbours``) the way the
+    served ``Index.content_candidates`` reads them, so what is measured is what is served."""
     width = depth + (int(np.diff(signal.offsets).max(initial=0)) if signal is not None else 0)
     n = truth.n
     rows = np.full((n, width), -1, dtype=np.int64)
     cosine = np.zeros((n, width), dtype=np.float32)
     rank = np.full((n, width), depth, dtype=np.int32)
     co = np.zeros((n, width), dtype=np.float32)
-    # Float64 products, as the served index accumulates them, so near-ties rank alike.
-    matrix = matrix.astype(np.float64)
-    transposed = matrix.T.tocsr()
-    for start in range(0, n, BLOCK):
-        block = np.arange(start, min(start + BLOCK, n))
-        slab = (matrix[block] @ transposed).toarray()
-        for i, row in enumerate(block.tolist()):
-            exclude = np.union1d(truth.twins[row], [row])
-            content = np.asarray([nb.row for nb in top_rows(slab[i], depth, exclude)],
-                                 dtype=np.int64)
-            if signal is not None:
-                co_rows, co_scores, _ = signal.of(row)
-                found, norm, _ = rerank.candidates(content, co_rows, co_scores, exclude)
-            else:
-                found, norm = content, np.zeros(content.size, dtype=np.float32)
-            rows[row, : found.size] = found
-            cosine[row, : found.size] = slab[i][found]
-            rank[row, : content.size] = np.arange(content.size)
-            co[row, : found.size] = norm
+    matrix = sp.csr_matrix(matrix, dtype=np.float32)  # as the build stores it
+    served = Sparse(matrix.indptr, matrix.indices, matrix.data)
+    listed_rows, listed_cosines = content_neighbours(matrix, k=depth + SLACK)
+    transposed: sp.csr_matrix | None = None
+    for row in range(n):
+        exclude = np.union1d(truth.twins[row], [row]).astype(np.int64)
+        listed = listed_neighbours(listed_rows[row], listed_cosines[row], depth, exclude)
+        if listed is None:  # as served: from the postings when the list is too short
+            if transposed is None:
+                transposed = matrix.T.tocsr().astype(np.float64)
+            every = (matrix[row].astype(np.float64) @ transposed).toarray()[0]
+            content = top_indices(every, depth, exclude)
+            listed = content, every[content]
+        content, content_cosines = listed
+        if signal is not None:
+            co_rows, co_scores, _ = signal.of(row)
+            found, norm, is_new = rerank.candidates(content, co_rows, co_scores, exclude)
+            which, _cols, product = served.products(row, found[is_new])
+            extra = np.bincount(which, weights=product, minlength=int(is_new.sum()))
+            found_cosines = np.concatenate([content_cosines, extra])
+        else:
+            found, norm = content, np.zeros(content.size, dtype=np.float32)
+            found_cosines = content_cosines
+        rows[row, : found.size] = found
+        cosine[row, : found.size] = found_cosines
+        rank[row, : content.size] = np.arange(content.size)
+        co[row, : found.size] = norm
     return Candidates(rows, cosine, rank, co, depth)
 
 
