@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -411,47 +412,64 @@ class _Shareable:
     """What a movie can have in common with another, read once per movie."""
 
     collection: int | None
-    people: dict[ReasonKind, list[int]]  # directors, cast in billing order (distinct)
-    entities: dict[ReasonKind, list[int]]  # genres, keywords in credit order
+    directors: list[int]
+    cast: list[int]  # in billing order, distinct
+    genres: list[int]  # in credit order
+    keywords: list[int]
     title_words: list[str]
-
-
-_PEOPLE_LIMITS = {ReasonKind.DIRECTOR: 5, ReasonKind.CAST: 10}
-_ENTITY_REASONS = {ReasonKind.GENRE: "genres", ReasonKind.KEYWORD: "keywords"}
 
 
 def _shareable(catalog: Catalog, movie: int, stop_words: frozenset[str]) -> _Shareable:
     cast = catalog.cast.numbers("person")[catalog.movie_cast.of(movie)].tolist()
     return _Shareable(
         collection=catalog.collection_of(movie),
-        people={ReasonKind.DIRECTOR: catalog.movie_directors.of(movie).tolist(),
-                ReasonKind.CAST: list(dict.fromkeys(cast))},
-        entities={kind: catalog.movie_entities[entity].of(movie).tolist()
-                  for kind, entity in _ENTITY_REASONS.items()},
+        directors=catalog.movie_directors.of(movie).tolist(),
+        cast=list(dict.fromkeys(cast)),
+        genres=catalog.movie_entities["genres"].of(movie).tolist(),
+        keywords=catalog.movie_entities["keywords"].of(movie).tolist(),
         title_words=list(dict.fromkeys(
             title_terms(str(catalog.movies.value(movie, "title")), stop_words))),
     )
 
 
-def _shared(catalog: Catalog, mine: _Shareable, theirs: _Shareable) -> list[Reason]:
-    """What two movies have in common, most telling first (collection, people, genres,
-    keywords, title words)."""
-    reasons: list[Reason] = []
+def _common(mine: list[Any], theirs: list[Any]) -> list[Any]:
+    """``mine`` that ``theirs`` has too, in ``mine``'s order."""
+    if not theirs:
+        return []
+    other = set(theirs)
+    return [x for x in mine if x in other]
+
+
+def _reasons(catalog: Catalog, mine: _Shareable, theirs: _Shareable, found: rerank.Ranked
+             ) -> list[Reason]:
+    """What the query and the recommended movie share, ordered by how much each adds to the
+    score; equal contributions keep the order collection, directors, cast, genres, keywords,
+    title words. A shared title word shows only where the title field adds to the match; a
+    co-liked neighbour says by how many viewers."""
+    fields, share = found.fields, found.content_share
+    weighed: list[tuple[float, Reason]] = []
     if mine.collection is not None and mine.collection == theirs.collection:
         name = catalog.entities["collections"].value(mine.collection, "name")
-        reasons.append(Reason(ReasonKind.COLLECTION, [name]))
-    for kind, limit in _PEOPLE_LIMITS.items():
-        other = set(theirs.people[kind])
-        if common := [p for p in mine.people[kind] if p in other][:limit]:
-            reasons.append(Reason(kind, catalog.people.take(common, "name")))
-    for kind, entity in _ENTITY_REASONS.items():
-        other = set(theirs.entities[kind])
-        if common := [e for e in mine.entities[kind] if e in other]:
-            reasons.append(Reason(kind, catalog.entities[entity].take(common, "name")))
-    words = set(theirs.title_words)
-    if common_words := [w for w in mine.title_words if w in words]:
-        reasons.append(Reason(ReasonKind.TITLE, common_words))
-    return reasons
+        weighed.append((share * fields.get("collection", 0.0),
+                        Reason(ReasonKind.COLLECTION, [name])))
+    if directors := _common(mine.directors, theirs.directors)[:5]:
+        weighed.append((share * fields.get("director", 0.0),
+                        Reason(ReasonKind.DIRECTOR, catalog.people.take(directors, "name"))))
+    if cast := _common(mine.cast, theirs.cast)[:10]:
+        weighed.append((share * fields.get("cast", 0.0),
+                        Reason(ReasonKind.CAST, catalog.people.take(cast, "name"))))
+    for kind, entity in ((ReasonKind.GENRE, "genres"), (ReasonKind.KEYWORD, "keywords")):
+        if common := _common(getattr(mine, entity), getattr(theirs, entity)):
+            weighed.append((share * fields.get(entity, 0.0),
+                            Reason(kind, catalog.entities[entity].take(common, "name"))))
+    if fields.get("title", 0.0) > 0 and (words := _common(mine.title_words, theirs.title_words)):
+        weighed.append((share * fields["title"], Reason(ReasonKind.TITLE, words)))
+    if found.support > 0:
+        viewers = "viewer" if found.support == 1 else "viewers"
+        weighed.append((found.coliked, Reason(
+            ReasonKind.CO_LIKED, [f"liked by {found.support} {viewers} who liked this"])))
+    weighed.sort(key=lambda pair: -pair[0])  # stable
+    return [reason for _weight, reason in weighed]
 
 
 def recommend(catalog: Catalog, row: int, n: int) -> list[Recommendation]:
@@ -469,30 +487,7 @@ def recommend(catalog: Catalog, row: int, n: int) -> list[Recommendation]:
     stop_words = index.encoder.stop_words if index.encoder is not None else frozenset()
     mine = _shareable(catalog, row, stop_words)
     return [Recommendation(r.row, r.score, _reasons(
-        r, _shared(catalog, mine, _shareable(catalog, r.row, stop_words)))) for r in found]
-
-
-# The content field behind each reason kind (CO_LIKED is the co-liked term of the score).
-_REASON_FIELDS = {ReasonKind.COLLECTION: "collection", ReasonKind.DIRECTOR: "director",
-                  ReasonKind.CAST: "cast", ReasonKind.GENRE: "genres",
-                  ReasonKind.KEYWORD: "keywords", ReasonKind.TITLE: "title"}
-
-
-def _reasons(found: rerank.Ranked, shared: list[Reason]) -> list[Reason]:
-    """What the query and the recommended movie share, ordered by how much each adds to the
-    score (a shared title word shows only where the title field adds to the match; a
-    co-liked neighbour says by how many viewers)."""
-    fields = found.fields
-    reasons = [r for r in shared if r.kind is not ReasonKind.TITLE or fields.get("title", 0) > 0]
-    weight = {kind: found.content_share * fields.get(name, 0.0)
-              for kind, name in _REASON_FIELDS.items()}
-    if found.support > 0:
-        viewers = "viewer" if found.support == 1 else "viewers"
-        reasons.append(Reason(ReasonKind.CO_LIKED,
-                              [f"liked by {found.support} {viewers} who liked this"]))
-        weight[ReasonKind.CO_LIKED] = found.coliked
-    # Stable: equal contributions keep the order above (collection, people, genres, ...).
-    return sorted(reasons, key=lambda r: -weight.get(r.kind, 0.0))
+        catalog, mine, _shareable(catalog, r.row, stop_words), r)) for r in found]
 
 
 def movies_like(catalog: Catalog, text: str, n: int) -> list[Recommendation]:

@@ -140,9 +140,9 @@ class Query:
         if (id is None) == (title is None):
             raise BadInput("give exactly one of id or title", argument="id")
         if id is not None:
-            return Movie(cat=cat, row=lookups.movie_by_id(cat, id))
+            return Movie(cat, lookups.movie_by_id(cat, id))
         assert title is not None
-        return Movie(cat=cat, row=lookups.resolve_title(cat, title, year).row)
+        return Movie(cat, lookups.resolve_title(cat, title, year).row)
 
     @strawberry.field(
         description="1. cantidad_filmaciones_mes: movies released in a month (Spanish name "
@@ -166,13 +166,13 @@ class Query:
         row = match.row
         movie = cat.movies.get([row], ("title", "release_year", "popularity"))[0]
         return TitleScore(
-            movie=Movie(cat=cat, row=row),
+            movie=Movie(cat, row),
             title=movie["title"],
             release_year=movie["release_year"],
             popularity=movie["popularity"],
             sentence=lookups.score_sentence(cat, row),
             ambiguous=len(match.candidates) > 1,
-            candidates=[Movie(cat=cat, row=r) for r in match.candidates],
+            candidates=[Movie(cat, r) for r in match.candidates],
         )
 
     @strawberry.field(
@@ -185,7 +185,7 @@ class Query:
         qualifies, message = lookups.votes_sentence(cat, row)
         movie = cat.movies.get([row], ("title", "release_year", "vote_count", "vote_average"))[0]
         return TitleVotes(
-            movie=Movie(cat=cat, row=row),
+            movie=Movie(cat, row),
             title=movie["title"],
             release_year=movie["release_year"],
             qualifies=qualifies,
@@ -193,7 +193,7 @@ class Query:
             vote_average=movie["vote_average"] if qualifies else None,
             message=message,
             ambiguous=len(match.candidates) > 1,
-            candidates=[Movie(cat=cat, row=r) for r in match.candidates],
+            candidates=[Movie(cat, r) for r in match.candidates],
         )
 
     @strawberry.field(
@@ -236,7 +236,7 @@ class Query:
     def search_movies(self, info: Info, query: str, first: int = 10) -> list[MovieHit]:
         cat = catalog(info)
         hits = lookups.search_movies(cat, query, check_first(first))
-        return [MovieHit(movie=Movie(cat=cat, row=h.target), score=h.score, matched=h.field)
+        return [MovieHit(movie=Movie(cat, h.target), score=h.score, matched=h.field)
                 for h in hits]
 
     @strawberry.field(

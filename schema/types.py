@@ -172,7 +172,7 @@ class CastCredit:
 def cast_page(cat: Catalog, entries: np.ndarray) -> list[CastCredit]:
     rows = cat.cast.get(entries, ("movie", "person", "order", "character"))
     actors = Actor.page(cat, [v["person"] for v in rows])
-    return [CastCredit(actor=actor, movie=Movie(cat=cat, row=int(v["movie"])),
+    return [CastCredit(actor=actor, movie=Movie(cat, int(v["movie"])),
                        character=v["character"], order=int(v["order"]))
             for actor, v in zip(actors, rows, strict=True)]
 
@@ -188,7 +188,7 @@ class CrewCredit:
 def crew_page(cat: Catalog, entries: np.ndarray) -> list[CrewCredit]:
     rows = cat.crew.get(entries, ("movie", "person", "department", "job"))
     people = Person.page(cat, [v["person"] for v in rows])
-    return [CrewCredit(person=person, movie=Movie(cat=cat, row=int(v["movie"])),
+    return [CrewCredit(person=person, movie=Movie(cat, int(v["movie"])),
                        department=v["department"], job=v["job"])
             for person, v in zip(people, rows, strict=True)]
 
@@ -360,7 +360,7 @@ class Recommendation:
 def recommendations(cat: Catalog, recs: list[lookups.Recommendation]) -> list[Recommendation]:
     return [
         Recommendation(
-            movie=Movie(cat=cat, row=rec.row),
+            movie=Movie(cat, rec.row),
             score=round(rec.score, 6),
             reasons=[Reason(kind=r.kind, names=r.names) for r in rec.reasons],
         )
@@ -381,6 +381,15 @@ MOVIE_COLUMNS: dict[str, tuple[str, ...]] = {
     "popularity": ("popularity",), "runtime": ("runtime",), "voteAverage": ("vote_average",),
     "voteCount": ("vote_count",), "collection": ("collection",),
 }
+# The Movie attribute holding each column: the plain fields below, and ``collection_row``.
+_MOVIE_ATTRIBUTES = {"id": "tmdb_id", "return": "return_", "collection": "collection_row"}
+
+
+def _movie_attribute(column: str) -> str:
+    return _MOVIE_ATTRIBUTES.get(column, column)
+
+
+_MOVIE_COLUMN_OF = {_movie_attribute(c): c for cs in MOVIE_COLUMNS.values() for c in cs}
 
 
 def movie_page(cat: Catalog, info: Info, paths: tuple[tuple[str, ...], ...] = ((),)) -> Any:
@@ -390,109 +399,72 @@ def movie_page(cat: Catalog, info: Info, paths: tuple[tuple[str, ...], ...] = ((
 
     def make(rows: np.ndarray | list[int]) -> list[Movie]:
         rows = np.asarray(rows, dtype=np.int64)
-        if not columns:
-            return [Movie(cat=cat, row=int(r)) for r in rows.tolist()]
-        values = cat.movies.get(rows, columns)
-        return [Movie(cat=cat, row=int(r), values=v)
-                for r, v in zip(rows.tolist(), values, strict=True)]
+        movies = [Movie(cat, r) for r in rows.tolist()]
+        for column in columns:
+            attribute = _movie_attribute(column)
+            for movie, value in zip(movies, cat.movies.take(rows, column), strict=True):
+                movie.__dict__[attribute] = value
+        return movies
 
     return make
 
 
 @strawberry.type
 class Movie(Node):
+    """A movie row. The fields that are one column each are plain fields (resolved without
+    a resolver call, the cheap path through the executor): a page sets the ones its query
+    selects in one gather per column (``movie_page``), and any other is read from the
+    catalog the first time it is asked for (``__getattr__``)."""
+
     cat: strawberry.Private[Catalog]
     row: strawberry.Private[int]
-    values: strawberry.Private[dict[str, Any] | None] = None
+    tmdb_id: int = strawberry.field(description="TMDB movie id.")
+    title: str
+    original_title: str | None = strawberry.field(description="Title in the original language.")
+    overview: str | None
+    tagline: str | None
+    status: str | None
+    original_language: str | None = strawberry.field(
+        description="ISO 639-1 code of the original language.")
+    release_date: dt.date
+    release_year: int
+    budget: float = strawberry.field(description="Budget in US dollars; 0 when unknown.")
+    revenue: float = strawberry.field(description="Revenue in US dollars; 0 when unknown.")
+    return_: float = strawberry.field(name="return",
+                                      description="revenue / budget; 0 when not computable.")
+    poster_path: str | None = strawberry.field(description="TMDB poster image path.")
+    popularity: float | None = strawberry.field(description="TMDB popularity score.")
+    runtime: float | None = strawberry.field(description="Runtime in minutes.")
+    vote_average: float | None
+    vote_count: int
 
-    def _get(self, column: str) -> Any:
-        if self.values is not None and column in self.values:
-            return self.values[column]
-        return self.cat.movies.value(self.row, column)
+    def __init__(self, cat: Catalog, row: int) -> None:
+        self.cat, self.row = cat, row
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for an attribute not set yet: a column field no page gathered.
+        column = _MOVIE_COLUMN_OF.get(name)
+        if column is None:
+            raise AttributeError(name)
+        value = self.cat.movies.value(self.row, column)
+        self.__dict__[name] = value
+        return value
 
     @strawberry.field
     def id(self) -> strawberry.ID:
-        return global_id("Movie", self._get("id"))
-
-    @strawberry.field(description="TMDB movie id.")
-    def tmdb_id(self) -> int:
-        return self._get("id")
-
-    @strawberry.field
-    def title(self) -> str:
-        return self._get("title")
-
-    @strawberry.field(description="Title in the original language.")
-    def original_title(self) -> str | None:
-        return self._get("original_title")
-
-    @strawberry.field
-    def overview(self) -> str | None:
-        return self._get("overview")
-
-    @strawberry.field
-    def tagline(self) -> str | None:
-        return self._get("tagline")
-
-    @strawberry.field
-    def status(self) -> str | None:
-        return self._get("status")
-
-    @strawberry.field(description="ISO 639-1 code of the original language.")
-    def original_language(self) -> str | None:
-        return self._get("original_language")
-
-    @strawberry.field
-    def release_date(self) -> dt.date:
-        return self._get("release_date")
-
-    @strawberry.field
-    def release_year(self) -> int:
-        return self._get("release_year")
-
-    @strawberry.field(description="Budget in US dollars; 0 when unknown.")
-    def budget(self) -> float:
-        return self._get("budget")
-
-    @strawberry.field(description="Revenue in US dollars; 0 when unknown.")
-    def revenue(self) -> float:
-        return self._get("revenue")
-
-    @strawberry.field(name="return", description="revenue / budget; 0 when not computable.")
-    def return_(self) -> float:
-        return self._get("return")
+        return global_id("Movie", self.tmdb_id)
 
     @strawberry.field(description="revenue - budget.")
     def profit(self) -> float:
-        return self._get("revenue") - self._get("budget")
-
-    @strawberry.field(description="TMDB poster image path.")
-    def poster_path(self) -> str | None:
-        return self._get("poster_path")
+        return float(self.revenue - self.budget)
 
     @strawberry.field(description="URL of the poster at a TMDB size; null when there is none.")
     def poster_url(self, info: Info, size: PosterSize = PosterSize.W342) -> str | None:
-        return image_url(info, self._get("poster_path"), size)
+        return image_url(info, self.poster_path, size)
 
     @strawberry.field(description="True when the data has at least one cast or crew credit.")
     def has_credits(self) -> bool:
         return bool(self.cat.has_credits[self.row])
-
-    @strawberry.field(description="TMDB popularity score.")
-    def popularity(self) -> float | None:
-        return self._get("popularity")
-
-    @strawberry.field(description="Runtime in minutes.")
-    def runtime(self) -> float | None:
-        return self._get("runtime")
-
-    @strawberry.field
-    def vote_average(self) -> float | None:
-        return self._get("vote_average")
-
-    @strawberry.field
-    def vote_count(self) -> int:
-        return self._get("vote_count")
 
     @strawberry.field
     def genres(self) -> list[Genre]:
@@ -500,7 +472,7 @@ class Movie(Node):
 
     @strawberry.field
     def collection(self) -> Collection | None:
-        row = self._get("collection")
+        row = self.collection_row
         return None if row is None else Collection(cat=self.cat, row=int(row))
 
     @strawberry.field(description="Production companies, in credit order.")
@@ -565,7 +537,7 @@ def resolve_node(cat: Catalog, value: str) -> Node:
     kind, key = parse_global_id(value)
     try:
         if kind == "Movie":
-            return Movie(cat=cat, row=lookups.movie_by_id(cat, int(key)))
+            return Movie(cat, lookups.movie_by_id(cat, int(key)))
         if kind in ("Person", "Actor", "Director"):
             row = cat.person_row(int(key))
             if row is not None:
