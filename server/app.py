@@ -77,22 +77,26 @@ def _script_hashes(page: Path) -> str:
         for body in _INLINE_SCRIPT.findall(text))
 
 
+COMMON_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+                  (b"x-frame-options", b"DENY")]
+# Every answer that is not HTML (JSON, files): nothing may run or be framed.
+OTHER_HEADERS = [*COMMON_HEADERS, (b"content-security-policy",
+                                   b"default-src 'none'; frame-ancestors 'none'")]
+
+
 class SecurityHeaders:
     """Security headers on every answer: a strict CSP for JSON and files, one that lets the
     demo page and GraphiQL run their own scripts (and nothing else) for HTML."""
 
     def __init__(self, app: ASGIApp, script_hashes: str, image_origin: str = "") -> None:
         self.app = app
-        common = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
-                  (b"x-frame-options", b"DENY")]
         html_csp = ("default-src 'self'; script-src 'self'" + script_hashes + "; "
                     "style-src 'self' 'unsafe-inline'; img-src 'self' data:" + image_origin + "; "
                     "font-src 'self' "
                     "data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
                     "form-action 'self'; frame-ancestors 'none'")
-        self.html = [*common, (b"content-security-policy", html_csp.encode())]
-        self.other = [*common, (b"content-security-policy",
-                                b"default-src 'none'; frame-ancestors 'none'")]
+        self.html = [*COMMON_HEADERS, (b"content-security-policy", html_csp.encode())]
+        self.other = OTHER_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -169,7 +173,11 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     # Posters and profile pictures come from the image host (TMDB's by default).
     image_host = urlsplit(settings.image_base_url)
     image_origin = f" {image_host.scheme}://{image_host.netloc}" if image_host.netloc else ""
-    middleware = [Middleware(SecurityHeaders, script_hashes=_script_hashes(GRAPHIQL_HTML),
+    # Outermost, so a cache hit skips the rest of the stack: it sends the same security
+    # headers itself, and leaves cross-origin requests to CORS when that is configured.
+    middleware = [Middleware(CachedAnswers, endpoint=endpoint, headers=OTHER_HEADERS,
+                             cors=bool(settings.cors_origins)),
+                  Middleware(SecurityHeaders, script_hashes=_script_hashes(GRAPHIQL_HTML),
                              image_origin=image_origin)]
     if settings.cors_origins:
         middleware.append(Middleware(
@@ -189,8 +197,6 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         routes.append(Route("/static/graphiql/{path:path}", not_found))
     routes.append(Mount("/static", StaticFiles(directory=STATIC, check_dir=False),
                         name="static"))
-    # Innermost, so CORS and the security headers apply to the answers it sends.
-    middleware.append(Middleware(CachedAnswers, endpoint=endpoint))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.endpoint = endpoint
     app.state.settings = settings

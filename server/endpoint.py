@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -60,7 +60,15 @@ from data.errors import (  # the one registry of codes
 from data.errors import NOT_FOUND as NOT_FOUND_HTTP
 from server import limits
 from server.cache import Answer, PersistedQueries, ResponseCache, etag, request_key, sha256_hex
-from server.observability import CACHE, ERRORS, LATENCY, REQUESTS, OperationLabels, log
+from server.observability import (
+    CACHE,
+    CACHE_HITS,
+    ERRORS,
+    REQUESTS,
+    OperationLabels,
+    log,
+    series,
+)
 from server.settings import Settings
 
 APPLICATION_JSON = "application/json"
@@ -257,7 +265,7 @@ class GraphQLEndpoint:
         self._graphiql = GRAPHIQL_HTML.read_text(encoding="utf-8") if settings.graphiql else ""
 
     async def handle(self, request: Request) -> Response:
-        request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+        request_id = (request.headers.get("x-request-id") or secrets.token_hex(16))[:64]
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
@@ -429,10 +437,11 @@ class GraphQLEndpoint:
 
     @staticmethod
     def _count_hit(name: str, started: float) -> None:
-        CACHE.labels("hit").inc()
-        REQUESTS.labels(name, "200").inc()
+        CACHE_HITS.inc()
+        counted = series(name)
+        counted.ok.inc()
         elapsed = time.perf_counter() - started
-        LATENCY.labels(name).observe(elapsed)
+        counted.latency.observe(elapsed)
         log.info("graphql", operation=name, cache_hit=True, duration_ms=round(elapsed * 1000, 3))
 
     def cached_post(self, headers: dict[str, str], body: bytes, started: float
@@ -455,7 +464,7 @@ class GraphQLEndpoint:
         answer = self.cache.get(key)
         if answer is None:
             return None
-        request_id = (headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+        request_id = (headers.get("x-request-id") or secrets.token_hex(16))[:64]
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         self._count_hit(self.labels(operation.operation_name), started)
@@ -548,8 +557,9 @@ class GraphQLEndpoint:
         if not UNCACHEABLE.intersection(codes):
             self.cache.put(pending.key, answer)
         elapsed = time.perf_counter() - started
-        REQUESTS.labels(name, "200").inc()
-        LATENCY.labels(name).observe(elapsed)
+        counted = series(name)
+        counted.ok.inc()
+        counted.latency.observe(elapsed)
         log.info("graphql", operation=name, cache_hit=False, cost=cost, errors=codes or None,
                  duration_ms=round(elapsed * 1000, 3))
         return answer

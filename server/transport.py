@@ -69,4 +69,6 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout_keep_alive": settings.keep_alive_s,
         # uvicorn answers 503 to connections beyond this many per worker.
         "limit_concurrency": settings.max_connections,
+        # No "server: uvicorn" on every answer: it tells a prober what to try.
+        "server_header": False,
     }

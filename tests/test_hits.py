@@ -9,7 +9,9 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
+from data.catalog import Catalog
 from server.endpoint import GRAPHQL_RESPONSE_JSON
+from server.settings import Settings
 
 
 @pytest.mark.parametrize("accept", [None, "application/json", GRAPHQL_RESPONSE_JSON])
@@ -56,3 +58,27 @@ def test_what_a_hit_cannot_answer_takes_the_whole_way(cached_client: TestClient)
     broken = cached_client.post("/graphql", content=b'{"query": ',
                                 headers={"content-type": "application/json"})
     assert broken.status_code == 400 and broken.json()["errors"][0]["extensions"]["code"]
+
+
+def test_cross_origin_hits_keep_their_cors_headers(settings: Settings, catalog: Catalog) -> None:
+    """Hits are answered before the CORS middleware: with allowed origins configured, a
+    request that carries an Origin goes the whole way, so a repeated cross-origin query
+    still gets Access-Control-Allow-Origin (and a same-origin one is still a fast hit)."""
+    from dataclasses import replace
+
+    from server.app import create_app
+
+    cors = replace(settings, cache_bytes=Settings().cache_bytes,
+                   cors_origins=("https://front.example",))
+    body = json.dumps({"query": f"{{ movie(id: 862) {{ title }} }} # {time.monotonic_ns()}"})
+    headers = {"content-type": "application/json", "origin": "https://front.example"}
+    with TestClient(create_app(cors, catalog)) as client:
+        first = client.post("/graphql", content=body, headers=headers)
+        again = client.post("/graphql", content=body, headers=headers)
+        assert first.headers["access-control-allow-origin"] == "https://front.example"
+        assert again.headers["access-control-allow-origin"] == "https://front.example"
+        assert again.content == first.content
+        before = _hits(client)
+        plain = client.post("/graphql", content=body, headers={"content-type": "application/json"})
+        assert plain.content == first.content and _hits(client) == before + 1
+        assert plain.headers["content-security-policy"] == first.headers["content-security-policy"]

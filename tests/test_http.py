@@ -379,7 +379,7 @@ def serve(settings: Settings, catalog: Any) -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
     def start(**changes: Any) -> Server:
-        server = Server(replace(settings, cache_bytes=0, **changes), catalog)
+        server = Server(replace(settings, **{"cache_bytes": 0, **changes}), catalog)
         servers.append(server)
         return server
 
@@ -554,7 +554,22 @@ def test_connections_per_worker_are_capped(serve: Callable[..., Server]) -> None
 def test_settings_reach_uvicorn() -> None:
     options = uvicorn_options(Settings(keep_alive_s=7, max_connections=99))
     assert options == {"http": "server.transport:GuardedHttpToolsProtocol",
-                       "timeout_keep_alive": 7, "limit_concurrency": 99}
+                       "timeout_keep_alive": 7, "limit_concurrency": 99,
+                       "server_header": False}
+
+
+def test_answers_do_not_name_the_server(serve: Callable[..., Server]) -> None:
+    """No "server: uvicorn" header, on a GraphQL answer (a cached one too) or a health check;
+    the security headers are on both kinds of answer."""
+    server = serve(cache_bytes=Settings().cache_bytes)
+    query = {"query": "{ movie(id: 862) { title } }"}
+    answers = [httpx.post(server.url + "/graphql", json=query, timeout=5) for _ in range(2)]
+    answers.append(httpx.get(server.url + "/healthz", timeout=5))
+    for answer in answers:
+        assert answer.status_code == 200
+        assert "server" not in answer.headers
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert "date" in answer.headers
     assert Path(__file__).resolve().parents[1].joinpath("server", "transport.py").is_file()
 
 
