@@ -16,6 +16,10 @@ from data.contract_version import CONTRACT_VERSION
 MANIFEST = "manifest.json"
 IMAGE_DIR = "serving"  # the memory-mapped serving image inside a build
 INDEX_DIR = "recommender"  # the recommender's arrays inside a build
+# The serving image's layout file and format (``data.image`` reads and writes it; defined here
+# so a build can be checked without importing NumPy).
+IMAGE_META = "image.json"
+IMAGE_FORMAT = 2  # 2: image.json records each array's dtype, shape and data offset
 
 
 class BuildError(Exception):

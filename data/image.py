@@ -30,11 +30,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 
+from data.build import IMAGE_FORMAT, IMAGE_META
+
 if TYPE_CHECKING:  # the server only reads images: Polars is imported where one is written
     import polars as pl
 
-FORMAT_VERSION = 2  # 2: image.json records each array's dtype, shape and data offset
-META = "image.json"
+FORMAT_VERSION = IMAGE_FORMAT
+META = IMAGE_META
 NULL_INT = -1  # ids, rows and codes are never negative
 EPOCH = dt.date(1970, 1, 1)
 

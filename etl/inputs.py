@@ -12,8 +12,7 @@ from typing import Any
 
 import orjson
 
-from data.build import IMAGE_DIR, BuildError, read_manifest
-from data.image import FORMAT_VERSION, META
+from data.build import IMAGE_DIR, IMAGE_FORMAT, IMAGE_META, BuildError, read_manifest
 from data.paths import RAW_DIR, SAMPLE_DIR
 
 RAW_NAMES = {
@@ -72,13 +71,13 @@ def build_problem(build: Path, against_defaults: bool) -> str | None:
         manifest = read_manifest(build)
     except BuildError as exc:
         return str(exc)
-    meta_path = build / IMAGE_DIR / META
+    meta_path = build / IMAGE_DIR / IMAGE_META
     if not meta_path.is_file():
         return f"{build} has no serving image; run `movies etl` again"
     image_format = orjson.loads(meta_path.read_bytes()).get("format")
-    if image_format != FORMAT_VERSION:
+    if image_format != IMAGE_FORMAT:
         return (f"{build} has a serving image of format {image_format}, this code reads "
-                f"{FORMAT_VERSION}; run `movies etl` again")
+                f"{IMAGE_FORMAT}; run `movies etl` again")
     if against_defaults and (changed := inputs_changed(manifest)):
         return f"the build is older than the data: {changed}"
     return None

@@ -14,16 +14,16 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-import structlog
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from data.build import pin
-from server.observability import start_metrics_server
 from server.settings import Settings
 from server.transport import uvicorn_options
 
-log = structlog.get_logger("movies.run")
+# The supervisor imports no more than it needs before its workers can start (start-up to
+# ready is the supervisor's imports plus a worker's): logging and metrics are imported where
+# they are used.
 
 
 class PinnedWorkers(Multiprocess):
@@ -34,10 +34,12 @@ class PinnedWorkers(Multiprocess):
         self.link = link
 
     def handle_hup(self) -> None:
+        import structlog
+
         pinned = pin(self.link)
         # New workers are spawned with the supervisor's environment as it is now.
         os.environ["MOVIES_DATA"] = str(pinned)
-        log.warning("reload", build=str(pinned))
+        structlog.get_logger("movies.run").warning("reload", build=str(pinned))
         super().handle_hup()
 
 
@@ -49,6 +51,8 @@ def serve(settings: Settings) -> None:
         # Workers count for themselves; /metrics aggregates the directory they share.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="movies-metrics-")
     if settings.metrics_port:
+        from server.observability import start_metrics_server
+
         start_metrics_server(settings.metrics_host, settings.metrics_port)
     config = uvicorn.Config(
         "server.app:app_from_env",

@@ -71,4 +71,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "limit_concurrency": settings.max_connections,
         # No "server: uvicorn" on every answer: it tells a prober what to try.
         "server_header": False,
+        # The API has no WebSocket endpoint (no subscriptions): an Upgrade header is ignored
+        # and a worker does not import a WebSocket library at start.
+        "ws": "none",
     }

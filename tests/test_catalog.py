@@ -23,6 +23,8 @@ from data.catalog import Catalog
 from data.image import ImageWriter, open_image
 from data.warehouse import read_tables
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(scope="module")
 def tables(sample_build: Path) -> dict[str, pl.DataFrame]:
@@ -225,11 +227,26 @@ def test_a_worker_imports_no_table_or_learning_library(sample_build: Path) -> No
 
 def test_the_supervisor_imports_neither_the_schema_nor_the_catalog() -> None:
     """Start-up to ready: the supervisor only binds the socket and spawns workers, so it must
-    not pay for building every GraphQL type or loading NumPy (settings once pulled in the
-    whole schema through its image-URL default)."""
-    script = ("import sys, server.run, server.settings, cli.main; "
-              "print(sorted(m for m in ('schema', 'strawberry', 'data.catalog', 'numpy') "
-              "if m in sys.modules))")
+    not pay for building every GraphQL type, loading NumPy (settings once pulled in the
+    whole schema through its image-URL default; the build check, NumPy through the image
+    format) or logging and metrics it uses only on a reload or a private metrics port."""
+    script = ("import sys, server.run, server.settings, cli.main, etl.inputs, data.paths; "
+              "print(sorted(m for m in ('schema', 'strawberry', 'data.catalog', 'numpy', "
+              "'structlog', 'prometheus_client') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout.strip().splitlines()[-1]
+    assert out == "[]"
+
+
+def test_a_worker_does_not_import_the_cli() -> None:
+    """A spawned worker re-imports the script its supervisor was started from: the `movies`
+    script imports its entry point, which must not pull in the CLI (Typer, Rich)."""
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, function = scripts["movies"].partition(":")
+    script = (f"import sys, {module}; assert callable({module}.{function}); "
+              "print(sorted(m for m in ('cli.main', 'typer', 'rich') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True).stdout.strip().splitlines()[-1]
     assert out == "[]"

@@ -555,7 +555,7 @@ def test_settings_reach_uvicorn() -> None:
     options = uvicorn_options(Settings(keep_alive_s=7, max_connections=99))
     assert options == {"http": "server.transport:GuardedHttpToolsProtocol",
                        "timeout_keep_alive": 7, "limit_concurrency": 99,
-                       "server_header": False}
+                       "server_header": False, "ws": "none"}
 
 
 def test_answers_do_not_name_the_server(serve: Callable[..., Server]) -> None:
