@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 PRIOR_FILE = "prior.npy"
 COLIKED_FILES = ("coliked_offsets", "coliked_rows", "coliked_scores", "coliked_support")
+COLIKED_COSINES = "coliked_cosines"  # optional: each pair's content cosine (``with_cosines``)
 PRIOR_FORMS = ("weighted_rating", "log_votes", "log_votes_squared", "product")
 
 
@@ -162,6 +163,9 @@ class CoLiked:
     rows: np.ndarray  # int32
     scores: np.ndarray  # float32 Jaccard
     support: np.ndarray  # int32 viewers who liked both
+    # float64, each pair's content cosine as ``Index.cosines`` computes it: a co-liked
+    # neighbour outside the content candidates is scored without reading its document.
+    cosines: np.ndarray | None = None
 
     @property
     def movies(self) -> int:
@@ -174,24 +178,44 @@ class CoLiked:
         return (np.asarray(self.rows[a:b]), np.asarray(self.scores[a:b]),
                 np.asarray(self.support[a:b]))
 
+    def cosines_of(self, row: int) -> np.ndarray | None:
+        if self.cosines is None:
+            return None
+        return np.asarray(self.cosines[int(self.offsets[row]) : int(self.offsets[row + 1])])
+
+    def with_cosines(self, index: Index) -> CoLiked:
+        """The same neighbours with each pair's content cosine (ETL time)."""
+        cosines = np.zeros(self.rows.size, dtype=np.float64)
+        for row in np.flatnonzero(np.diff(self.offsets)).tolist():
+            a, b = int(self.offsets[row]), int(self.offsets[row + 1])
+            cosines[a:b] = index.cosines(row, self.rows[a:b])
+        return CoLiked(self.offsets, self.rows, self.scores, self.support, cosines)
+
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         for name, array in zip(COLIKED_FILES, (self.offsets, self.rows, self.scores, self.support),
                                strict=True):
             np.save(directory / f"{name}.npy", array)
+        if self.cosines is not None:
+            np.save(directory / f"{COLIKED_COSINES}.npy", self.cosines)
 
     @classmethod
     def load(cls, directory: Path, mmap: bool = True) -> CoLiked | None:
         """The arrays saved in ``directory`` (memory-mapped), or None when there are none."""
         if not all((directory / f"{name}.npy").is_file() for name in COLIKED_FILES):
             return None
-        arrays = [np.load(directory / f"{name}.npy", mmap_mode="r" if mmap else None
-                          ).view(np.ndarray) for name in COLIKED_FILES]
-        return cls(*arrays)
+        def read(path: Path) -> np.ndarray:
+            return np.load(path, mmap_mode="r" if mmap else None).view(np.ndarray)
+
+        offsets, rows, scores, support = (read(directory / f"{name}.npy")
+                                          for name in COLIKED_FILES)
+        path = directory / f"{COLIKED_COSINES}.npy"
+        return cls(offsets, rows, scores, support, read(path) if path.is_file() else None)
 
     @property
     def nbytes(self) -> int:
-        return int(sum(a.nbytes for a in (self.offsets, self.rows, self.scores, self.support)))
+        arrays = (self.offsets, self.rows, self.scores, self.support, self.cosines)
+        return int(sum(a.nbytes for a in arrays if a is not None))
 
 
 # --- serving -----------------------------------------------------------------------------
@@ -219,10 +243,13 @@ def recommend(index: Index, row: int, n: int, exclude: np.ndarray) -> list[Ranke
 
     index.check_comparable(row)
     exclude = np.asarray(exclude, dtype=np.int64)
+    co_cosines: np.ndarray | None = None
     if index.coliked is not None:
         co_rows, co_scores, co_support = index.coliked.of(row)
+        co_cosines = index.coliked.cosines_of(row)
         keep = not_in(co_rows.astype(np.int64), exclude)
         co_rows, co_scores, co_support = co_rows[keep], co_scores[keep], co_support[keep]
+        co_cosines = None if co_cosines is None else co_cosines[keep]
     else:
         co_rows = co_support = np.zeros(0, dtype=np.int32)
         co_scores = np.zeros(0, dtype=np.float32)
@@ -232,8 +259,13 @@ def recommend(index: Index, row: int, n: int, exclude: np.ndarray) -> list[Ranke
         blend = Blend(blend.depth, 0.0, blend.coliked_weight)
     content_rows, content_cosines = index.content_candidates(row, max(blend.depth, n), exclude)
     rows, co, is_new = candidates(content_rows, co_rows, co_scores, exclude)
-    # Co-liked candidates outside the content list: their cosines from the two documents.
-    cosine = np.concatenate([content_cosines, index.cosines(row, rows[is_new])])
+    # Co-liked candidates outside the content list: their cosines as the ETL saved them, else
+    # from the two documents (``candidates`` appends them in their co-liked order).
+    if co_cosines is not None:
+        extra = co_cosines[not_in(co_rows.astype(np.int64), content_rows)]
+    else:
+        extra = index.cosines(row, rows[is_new])
+    cosine = np.concatenate([content_cosines, extra])
     pr = np.asarray(index.prior)[rows] if index.prior is not None else np.zeros_like(cosine)
     scores = blended(cosine, pr, co if has else None, blend)
     order = np.lexsort((rows, -scores))[:n]

@@ -37,7 +37,8 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from data.build import INDEX_DIR
+from data.build import IMAGE_META, INDEX_DIR
+from data.recommender import Index
 from data.rerank import CoLiked
 
 LIKE = 4.0
@@ -198,6 +199,8 @@ def build(ratings: Path, links: Path, movie_ids: np.ndarray, directory: Path) ->
     likes = likes_of(scan_likes(ratings, links), movie_ids)
     read = time.perf_counter() - started
     table = coliked(likes)
+    if (directory / IMAGE_META).is_file():  # each pair's cosine, from the index saved before
+        table = table.with_cosines(Index.load(directory))
     table.save(directory)
     return {
         "ratings": str(ratings),

@@ -19,8 +19,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from data import rerank
+from data import lookups, rerank
 from data.build import INDEX_DIR
+from data.catalog import Catalog
 from data.recommender import Index
 from etl import ratings as rt
 from etl.inputs import default_inputs
@@ -174,6 +175,31 @@ def test_build_saves_memory_mapped_arrays(rated_build: tuple[Path, dict[str, Any
     assert index.coliked is not None and index.prior is not None
     row = int(np.searchsorted(index.ids, TOY_STORY))
     assert index.ids[index.coliked.of(row)[0]].tolist() == [HEAT, GOLDENEYE]
+    # Each pair's cosine is saved as the served index computes it.
+    assert table.cosines is not None
+    for movie in range(table.movies):
+        rows, _scores, _support = table.of(movie)
+        assert np.array_equal(table.cosines_of(movie), index.cosines(movie, rows))
+
+
+def test_saved_cosines_change_no_recommendation(rated_build: tuple[Path, dict[str, Any]]
+                                                ) -> None:
+    """The saved pair cosines only spare reading documents: every movie's recommendations
+    are those computed without them."""
+    build = rated_build[0]
+    catalog = Catalog.load(build)
+    index = catalog.index
+    assert index is not None and index.coliked is not None
+    saved = index.coliked
+    assert saved.cosines is not None
+    without = rerank.CoLiked(saved.offsets, saved.rows, saved.scores, saved.support)
+    for movie in np.flatnonzero(np.diff(saved.offsets)).tolist():
+        index.coliked = saved
+        served = [(r.row, r.score) for r in lookups.recommend(catalog, movie, 10)]
+        index.coliked = without
+        computed = [(r.row, r.score) for r in lookups.recommend(catalog, movie, 10)]
+        assert served == computed
+    index.coliked = saved
 
 
 def test_coliked_movies_recommended_with_a_reason(rated_client: Any) -> None:
