@@ -29,6 +29,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLSchema,
     GraphQLSyntaxError,
     InlineFragmentNode,
@@ -43,8 +44,9 @@ from graphql import (
     value_from_ast_untyped,
 )
 from graphql.language import Lexer, TokenKind
-from strawberry.extensions import SchemaExtension, ValidationCache
+from strawberry.extensions import SchemaExtension
 from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionResult
 
 from data.errors import Code
@@ -295,27 +297,40 @@ def _count(value: int) -> str:
     return str(value) if value < 10**9 else "more than a billion"
 
 
-class CheckedValidation(ValidationCache):
-    """The shape limits first, then the standard rules (cached per document).
+class CheckedValidation(SchemaExtension):
+    """The shape limits first, then the standard rules; the outcome cached per query text.
 
     The limits run before, not beside, the standard rules: some of those are quadratic in
     the fields they compare (OverlappingFieldsCanBeMerged took 5 s for 400 repeats of one
-    field), so a document only reaches them once it is known to be small enough.
+    field), so a document only reaches them once it is known to be small enough. Both depend
+    on the document alone, which depends on the query text alone (the parser is cached the
+    same way): keying by the text costs one string hash, where a cache keyed by the parsed
+    document hashed its whole tree on every request. The cache is bounded: it starts afresh
+    when full, and every copy of this extension shares it.
     """
 
     def __init__(self, limits: ShapeLimits, maxsize: int = 2048) -> None:
-        super().__init__(maxsize=maxsize)
+        super().__init__()
         self.limits = limits
+        self.maxsize = maxsize
+        self.outcomes: dict[tuple[str, tuple[type, ...]], list[GraphQLError]] = {}
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        assert context.graphql_document is not None
-        errors = shape_errors(context.graphql_document, self.limits)
-        if errors:
-            context.pre_execution_errors = list(errors)
-            yield
-            return
-        yield from super().on_validate()
+        document = context.graphql_document
+        assert document is not None
+        rules = tuple(context.validation_rules)
+        key = (context.query, rules) if context.query is not None else None
+        errors = self.outcomes.get(key) if key is not None else None
+        if errors is None:
+            errors = list(shape_errors(document, self.limits)) or validate_document(
+                context.schema._schema, document, rules)
+            if key is not None:
+                if len(self.outcomes) >= self.maxsize:
+                    self.outcomes.clear()
+                self.outcomes[key] = errors
+        context.pre_execution_errors = list(errors)
+        yield
 
 
 # --- cost ----------------------------------------------------------------------------------
@@ -532,10 +547,11 @@ def extensions(
 ) -> list[Callable[[], SchemaExtension]]:
     """Factories for the schema's extensions.
 
-    The introspection rule's extension is built once and the factory hands out that one
-    object: its rule class is made in ``__init__``, and the validation cache is keyed by
-    rule class, so a fresh one per operation would miss the cache every time. Sharing is
-    safe: it holds no per-operation state.
+    The introspection rule's extension and the validation are built once and the factory
+    hands out that one object: the rule class is made in ``__init__`` and validation
+    outcomes are cached by rule class, so a fresh one per operation would miss the cache
+    every time; the validation's cache lives on its object. Sharing is safe: neither holds
+    per-operation state beyond what each thread's copy keeps.
     """
     shape = ShapeLimits(max_depth, max_aliases, max_spreads, max_width)
     factories: list[Callable[[], SchemaExtension]] = [partial(TokenLimitedParser, max_tokens)]
@@ -544,7 +560,9 @@ def extensions(
     return [
         *factories,
         partial(CostLimit, max_cost),
-        partial(CheckedValidation, shape, 2048),
+        # One object, so its cache of outcomes is shared (``server.app.per_thread`` gives
+        # each execution thread a shallow copy, which shares it too).
+        partial(_same, CheckedValidation(shape, 2048)),
     ]
 
 

@@ -419,3 +419,32 @@ def test_heavy_operations_take_turns_and_cheap_ones_never_wait() -> None:
     started = time.monotonic()
     enter(900)  # the place is free again
     assert time.monotonic() - started < 0.05
+
+
+def test_validation_outcomes_are_cached_by_query_text(monkeypatch: pytest.MonkeyPatch,
+                                                      catalog: Any) -> None:
+    """The shape limits and the standard rules run once per distinct query text (a refused
+    document is refused again from the cache, with the same coded error), and the cache
+    stays within its bound."""
+    walked: list[int] = []
+    real = limits.shape_errors
+
+    def counting(document: Any, shape: limits.ShapeLimits) -> list[GraphQLError]:
+        walked.append(1)
+        return real(document, shape)
+
+    monkeypatch.setattr(limits, "shape_errors", counting)
+    checked = limits.CheckedValidation(limits.ShapeLimits(3, 30, 500, 100), maxsize=2)
+    schema = graphql_schema.build_schema([lambda: checked])
+    fine = "{ movie(id: 862) { title } }"
+    deep = "{ movie(id: 862) { cast { nodes { movie { cast { nodes { character } } } } } } }"
+    for query in (fine, fine, deep, deep):
+        result = schema.execute_sync(query, context_value={"catalog": catalog})
+        if query is fine:
+            assert not result.errors and result.data == {"movie": {"title": "Toy Story"}}
+        else:
+            assert result.errors and result.errors[0].extensions["code"] == \
+                Code.QUERY_TOO_DEEP.value
+    assert len(walked) == 2
+    schema.execute_sync("{ movie(id: 863) { title } }", context_value={"catalog": catalog})
+    assert len(walked) == 3 and len(checked.outcomes) <= 2
