@@ -398,13 +398,7 @@ def movie_page(cat: Catalog, info: Info, paths: tuple[tuple[str, ...], ...] = ((
     columns = sorted({c for name in requested(info, paths) for c in MOVIE_COLUMNS.get(name, ())})
 
     def make(rows: np.ndarray | list[int]) -> list[Movie]:
-        rows = np.asarray(rows, dtype=np.int64)
-        movies = [Movie(cat, r) for r in rows.tolist()]
-        for column in columns:
-            attribute = _movie_attribute(column)
-            for movie, value in zip(movies, cat.movies.take(rows, column), strict=True):
-                movie.__dict__[attribute] = value
-        return movies
+        return Movie.page(cat, rows, columns)
 
     return make
 
@@ -440,6 +434,18 @@ class Movie(Node):
 
     def __init__(self, cat: Catalog, row: int) -> None:
         self.cat, self.row = cat, row
+
+    @classmethod
+    def page(cls, cat: Catalog, rows: Sequence[int] | np.ndarray, columns: Sequence[str]
+             ) -> list[Movie]:
+        """Movies of ``rows`` with ``columns`` read for all of them, one gather per column."""
+        rows = np.asarray(rows, dtype=np.int64)
+        movies = [cls(cat, r) for r in rows.tolist()]
+        for column in columns:
+            attribute = _movie_attribute(column)
+            for movie, value in zip(movies, cat.movies.take(rows, column), strict=True):
+                movie.__dict__[attribute] = value
+        return movies
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for an attribute not set yet: a column field no page gathered.
