@@ -11,6 +11,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from schema.errors import ErrorCodes
+from schema.execution import PlainLeafExecution
 from schema.query import Query
 
 # GraphQL names cannot contain "?", so this stops at the end of the suggestion list.
@@ -37,6 +38,7 @@ def build_schema(
         query=Query,
         extensions=[*extensions, ErrorCodes],
         config=config or StrawberryConfig(),
+        execution_context_class=PlainLeafExecution,
     )
 
 
