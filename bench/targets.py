@@ -3,9 +3,10 @@ project in the same run (``movies bench --targets --versus DIR``): worker memory
 catalog attach time, start-up to ready, the in-process lookups and HTTP throughput.
 
 Each side runs its own code: its own ``movies etl`` writes its build, its own ``movies serve``
-serves it, its own ``bench.suite.time_ours`` times it (so each is timed the way its server
-runs), always in fresh processes, alternating the sides so that the machine's load falls on
-both alike. Figures are medians over the repeats.
+serves it, and its own schema and data layer answer the in-process lookups (loaded as its
+server loads), always in fresh processes, alternating the sides so that the machine's load
+falls on both alike; the in-process lookups of the two sides run at the same time, one per
+core. Figures are medians over the repeats.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,19 +201,85 @@ def served_run(tree: Tree, build_dir: Path, params: dict[str, list[Any]], step: 
 # --- in-process timings ---------------------------------------------------------------------
 
 _INPROCESS = """
-    import json
+    import gc, json, os, statistics, time
+    from pathlib import Path
+
+    import psutil
     from bench import suite
+    from data.catalog import Catalog
+    from server.app import create_app
+    from server.settings import Settings
+
+    BLOCK, SETTLE = 10, 2
     kwargs = json.loads({kwargs!r})
-    print(json.dumps({{"timings": suite.time_ours(**kwargs),
-                      "queries": suite.graphql_queries(kwargs["params"])}}))
+    if kwargs["core"] is not None:
+        os.sched_setaffinity(0, {{kwargs["core"]}})
+    build, params = Path(kwargs["build"]), kwargs["params"]
+    cat = Catalog.load(build)
+    app = create_app(Settings(data=build, log_json=True), cat)
+    if kwargs["freeze"]:
+        gc.collect()
+        gc.freeze()  # as that tree's server does after loading
+    schema = app.state.endpoint.schema
+    queries = suite.graphql_queries(params)
+
+    def graphql(query):
+        def call():
+            result = schema.execute_sync(query, context_value={{"catalog": cat}})
+            assert not result.errors, result.errors
+        return call
+
+    calls = {{("ours", name): graphql(q) for name, q in queries.items()}}
+    calls.update({{("data_layer", name): call
+                  for name, call in suite.data_layer_calls(cat, params).items()}})
+    samples = {{key: [] for key in calls}}
+    for lap in range(1 + max(1, kwargs["repeats"] // BLOCK)):
+        for key, call in calls.items():
+            for i in range(BLOCK):
+                start = time.perf_counter()
+                call()
+                # The first round warms up; a block's first calls pay for the previous one's
+                # garbage and cache misses.
+                if lap and i >= SETTLE:
+                    samples[key].append(time.perf_counter() - start)
+    timings = {{"ours": {{}}, "data_layer": {{}}}}
+    for (section, name), values in samples.items():
+        values.sort()
+        timings[section][name] = {{
+            "p50_ms": statistics.median(values) * 1000,
+            "p99_ms": values[min(len(values) - 1, round(0.99 * (len(values) - 1)))] * 1000,
+            "n": len(values)}}
+    timings["process_rss_mb"] = round(psutil.Process().memory_info().rss / 2**20, 1)
+    print(json.dumps({{"timings": timings, "queries": queries}}))
 """
 
 
+def inprocess_paired(trees: list[Tree], builds: dict[str, Path], params: dict[str, list[Any]],
+                     repeats: int, turn: int) -> list[dict[str, Any]]:
+    """Each tree's in-process timings, the two trees at the same time, each pinned to a core
+    of its own (``turn`` swaps the cores: the two cores of this machine do not run at the
+    same speed): its speed drifts by tens of percent within minutes, and two sides timed in
+    the same seconds see the same drift. One tree, or a single core, is timed alone."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(trees) < 2 or len(cores) < 2:
+        return [inprocess_once(t, builds[t.label], params, repeats) for t in trees]
+    pinned = [cores[(k + turn) % 2] for k in range(len(trees))]
+    with ThreadPoolExecutor(len(trees)) as pool:
+        jobs = [pool.submit(inprocess_once, t, builds[t.label], params, repeats, core)
+                for t, core in zip(trees, pinned, strict=True)]
+        return [job.result() for job in jobs]
+
+
 def inprocess_once(tree: Tree, build_dir: Path, params: dict[str, list[Any]],
-                   repeats: int) -> dict[str, Any]:
-    """The tree's own ``bench.suite.time_ours`` (GraphQL and data-layer calls, loaded once as
-    its server worker loads) in a fresh process of that tree."""
-    kwargs = json.dumps({"build": str(build_dir), "params": params, "repeats": repeats})
+                   repeats: int, core: int | None = None) -> dict[str, Any]:
+    """GraphQL queries and data-layer calls (the tree's own ``bench.suite`` lists), loaded
+    once as that tree's server worker loads, in a fresh process of that tree. The calls are
+    timed round-robin in short blocks (10 calls of each, the first 2 not counted), so a
+    change in the machine's speed during the process lands on all of them alike rather than
+    on whichever was being timed."""
+    freeze = "gc.freeze()" in (tree.root / "server" / "app.py").read_text()
+    kwargs = json.dumps({"build": str(build_dir), "params": params, "repeats": repeats,
+                         "freeze": freeze, "core": core})
     result = measure.run_measured(
         measure.python_snippet(_INPROCESS.format(kwargs=kwargs), tree.python), cwd=tree.root)
     found: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
@@ -312,8 +380,13 @@ def run(scale: float | None, workdir: Path, versus_root: Path | None, repeats: i
             runs[tree.label].append(served_run(tree, b, params, step,
                                                http_seconds if last else 0,
                                                levels if last else None, warmup_s))
-            step(f"{tree.label}: in-process lookups in a fresh process ({i + 1}/{repeats})")
-            timed[tree.label].append(inprocess_once(tree, b, params, inprocess_repeats))
+        step(f"in-process lookups, {' and '.join(t.label for t in trees)} side by side "
+             f"({i + 1}/{repeats})")
+        for turn in (0, 1):  # each side on each core once per repeat
+            for tree, found in zip(trees, inprocess_paired(trees, builds, params,
+                                                           inprocess_repeats, turn),
+                                   strict=True):
+                timed[tree.label].append(found)
     for tree in trees:
         results[tree.label] = summarize(tree, builds[tree.label], attach[tree.label],
                                         runs[tree.label], timed[tree.label])
@@ -400,8 +473,9 @@ def markdown(results: dict[str, Any]) -> str:
     for label, side in sides:
         lines.append(f"| {label} | {side['attach_ms']:.1f} ms | {side['import_ms']:.0f} ms | "
                      f"{side['startup_s']:.2f} s |")
-    lines += ["", "In-process p50 (p99) in ms, each side in fresh processes of its own code:",
-              ""]
+    lines += ["", "In-process p50 (p99) in ms, each side in fresh processes of its own code "
+              "(the two sides at the same time, one per core, each on each core once per "
+              "repeat; calls round-robin in blocks of 10):", ""]
     if v:
         lines += ["| lookup | new, GraphQL | previous, GraphQL | new / previous | new, data "
                   "layer | previous, data layer | new / previous |",
