@@ -170,11 +170,14 @@ class CastCredit:
 
 
 def cast_page(cat: Catalog, entries: np.ndarray) -> list[CastCredit]:
-    rows = cat.cast.get(entries, ("movie", "person", "order", "character"))
-    actors = Actor.page(cat, [v["person"] for v in rows])
-    return [CastCredit(actor=actor, movie=Movie(cat, int(v["movie"])),
-                       character=v["character"], order=int(v["order"]))
-            for actor, v in zip(actors, rows, strict=True)]
+    # Column by column (a list of values each), not row dicts: a nested query builds one
+    # such page per movie.
+    movies, people, orders, characters = (
+        cat.cast.take(entries, column) for column in ("movie", "person", "order", "character"))
+    actors = Actor.page(cat, people)
+    return [CastCredit(actor=actor, movie=Movie(cat, movie), character=character, order=order)
+            for actor, movie, character, order in zip(actors, movies, characters, orders,
+                                                      strict=True)]
 
 
 @strawberry.type(description="A crew member's credit in one movie.")
@@ -186,11 +189,11 @@ class CrewCredit:
 
 
 def crew_page(cat: Catalog, entries: np.ndarray) -> list[CrewCredit]:
-    rows = cat.crew.get(entries, ("movie", "person", "department", "job"))
-    people = Person.page(cat, [v["person"] for v in rows])
-    return [CrewCredit(person=person, movie=Movie(cat, int(v["movie"])),
-                       department=v["department"], job=v["job"])
-            for person, v in zip(people, rows, strict=True)]
+    movies, people, departments, jobs = (
+        cat.crew.take(entries, column) for column in ("movie", "person", "department", "job"))
+    return [CrewCredit(person=person, movie=Movie(cat, movie), department=department, job=job)
+            for person, movie, department, job in zip(Person.page(cat, people), movies,
+                                                      departments, jobs, strict=True)]
 
 
 @strawberry.interface(description="What every view of a person (Person, Actor, Director) has.")
