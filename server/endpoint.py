@@ -21,11 +21,9 @@ stop here.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +67,7 @@ from server.observability import (
     log,
     series,
 )
+from server.pool import ExecutionPool, Saturated
 from server.settings import Settings
 
 APPLICATION_JSON = "application/json"
@@ -208,49 +207,6 @@ class SingleOperation(SchemaExtension):
         operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
         if operations > 1:
             raise AmbiguousOperation(None)
-
-
-class Saturated(Exception):
-    pass
-
-
-class ExecutionPool:
-    """Threads that execute operations off the event loop, with bounded admission.
-
-    At most ``threads + queue`` jobs are admitted (running or waiting); a job whose client
-    was already answered at the hard stop keeps its place until its thread finishes, so a
-    flood of slow queries is refused rather than piling up threads' work.
-    """
-
-    def __init__(self, threads: int, queue: int) -> None:
-        self._pool = ThreadPoolExecutor(max(threads, 1), thread_name_prefix="graphql")
-        self.capacity = max(threads, 1) + max(queue, 0)
-        self.admitted = 0
-
-    def _finished(self, future: asyncio.Future[Any]) -> None:
-        self.admitted -= 1
-        if not future.cancelled():
-            future.exception()  # retrieved: a job abandoned at the hard stop may have failed
-
-    async def run(self, job: Callable[[], None], timeout_s: float) -> bool:
-        """Run ``job`` in a thread with the caller's context; False if it is still running
-        after ``timeout_s`` (it finishes in the background). Raises Saturated when full."""
-        if self.admitted >= self.capacity:
-            raise Saturated
-        self.admitted += 1
-        loop = asyncio.get_running_loop()
-        # Context variables (the request id for logs, the deadline) follow the job.
-        context = contextvars.copy_context()
-        future = loop.run_in_executor(self._pool, context.run, job)
-        future.add_done_callback(self._finished)
-        try:
-            await asyncio.wait_for(asyncio.shield(future), max(timeout_s, 0.0))
-        except TimeoutError:
-            return False
-        return True
-
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class GraphQLEndpoint:
