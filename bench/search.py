@@ -156,7 +156,8 @@ _ONCE = """
     import json
     from pathlib import Path
     from bench import search
-    print(json.dumps(search.run(Path({build!r}), **json.loads({kwargs!r}))))
+    from server.stack import roomy  # as the server's execution threads run
+    print(json.dumps(roomy(lambda: search.run(Path({build!r}), **json.loads({kwargs!r})))))
 """
 
 

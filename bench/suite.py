@@ -151,7 +151,9 @@ def _in_fresh_process(function: str, **kwargs: Any) -> dict[str, Any]:
     code = f"""
         import json
         from bench import suite
-        print(json.dumps(suite.{function}(**json.loads({json.dumps(json.dumps(kwargs))}))))
+        from server.stack import roomy  # as the server's execution threads run
+        kwargs = json.loads({json.dumps(json.dumps(kwargs))})
+        print(json.dumps(roomy(lambda: suite.{function}(**kwargs))))
     """
     result = measure.run_measured(measure.python_snippet(code))
     found: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
