@@ -33,7 +33,7 @@ CHUNK_BYTES = 128 * 1024
 
 def _anchor_source(slots: int) -> str:
     # Locals are frame slots; they are never assigned when ``run`` is given, so they only
-    # reserve room. Generated because 7,000 names written out would be unreadable.
+    # reserve room. Generated because 7,200 names written out would be unreadable.
     names = " = ".join(f"_{i}" for i in range(slots))
     return ("def anchor(run, args):\n"
             "    if run is None:\n"
